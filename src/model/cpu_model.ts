@@ -1,0 +1,652 @@
+/**
+ * The CPU reference forward of Qwen2, Qwen3 and Llama decoders, in TypeScript, the whole forward
+ * readable in one place (llm.c style). Weights are held as float32; every dot product, norm and
+ * softmax accumulates in float64 (JS numbers) and activations are rounded to float32 where they
+ * are stored, as the Hugging Face float32 reference stores them.
+ *
+ * Determinism and batch invariance hold by construction: every position goes through the same
+ * per-position code (matrix-vector products, attention over its own prefix in ascending order),
+ * whether it comes from a proof forward, a prefill or a decode step, alone or in a batch. So the
+ * hidden state of a generated position is bit-identical to the proof forward's for the same
+ * full sequence.
+ *
+ * Dimension legend: T positions, C hidden, V vocab, L layers, NH query heads, NKV key/value
+ * heads, HS head size, FF MLP width, KVD = NKV·HS.
+ *
+ * @module
+ */
+
+import type { ModelConfig } from "./config.ts";
+import { type Checkpoint, openCheckpoint } from "./checkpoint.ts";
+import { ModelError } from "./errors.ts";
+import type { GenerationSession, Model, ProofForwardOptions, ProofForwardResult } from "./model.ts";
+import { ropeInverseFrequencies } from "./rope.ts";
+
+/** Weights of one decoder layer; linear weights are [out, in] row-major, as in HF. */
+interface LayerWeights {
+  ln1: Float32Array; // (C)
+  wq: Float32Array; // (NH·HS, C)
+  wk: Float32Array; // (KVD, C)
+  wv: Float32Array; // (KVD, C)
+  bq: Float32Array | null; // (NH·HS) qwen2, or attention_bias
+  bk: Float32Array | null; // (KVD)
+  bv: Float32Array | null; // (KVD)
+  qNorm: Float32Array | null; // (HS) qwen3
+  kNorm: Float32Array | null; // (HS) qwen3
+  wo: Float32Array; // (C, NH·HS)
+  bo: Float32Array | null; // (C) llama/qwen3 with attention_bias
+  ln2: Float32Array; // (C)
+  wGate: Float32Array; // (FF, C)
+  wUp: Float32Array; // (FF, C)
+  wDown: Float32Array; // (C, FF)
+}
+
+/** All weights of the model, widened to float32. */
+export interface CpuWeights {
+  /** (V, C) token embedding. */
+  embed: Float32Array;
+  /** Per layer. */
+  layers: LayerWeights[];
+  /** (C) final RMSNorm. */
+  norm: Float32Array;
+  /** (V, C) output projection; the embedding itself when tied. */
+  lmHead: Float32Array;
+}
+
+/** K and V of every layer for positions [0, maxLen) of one sequence. */
+interface KvCache {
+  k: Float32Array[]; // L × (maxLen, KVD)
+  v: Float32Array[]; // L × (maxLen, KVD)
+  maxLen: number;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Ops. Each writes `out` first, then reads its inputs; shapes in the comment above it.
+
+/** out (n, OC) = inp (n, IC) · wᵀ (OC, IC) + b; float64 dot in ascending i, rounded to f32. */
+function matmul(
+  out: Float32Array,
+  inp: Float32Array,
+  w: Float32Array,
+  b: Float32Array | null,
+  n: number,
+  IC: number,
+  OC: number,
+): void {
+  for (let t = 0; t < n; t++) {
+    const x = t * IC;
+    for (let o = 0; o < OC; o++) {
+      const row = o * IC;
+      let sum = 0;
+      for (let i = 0; i < IC; i++) sum += w[row + i] * inp[x + i];
+      out[t * OC + o] = b === null ? sum : sum + b[o];
+    }
+  }
+}
+
+/** out (n, D) = inp / sqrt(mean(inp²) + eps) · weight, per row of D (also used per head for q/k norms). */
+function rmsnorm(
+  out: Float32Array,
+  inp: Float32Array,
+  weight: Float32Array,
+  rows: number,
+  D: number,
+  eps: number,
+): void {
+  for (let r = 0; r < rows; r++) {
+    const base = r * D;
+    let ss = 0;
+    for (let i = 0; i < D; i++) ss += inp[base + i] * inp[base + i];
+    // HF rounds the normalised value to the activation dtype before scaling by the weight.
+    const inv = 1 / Math.sqrt(ss / D + eps);
+    for (let i = 0; i < D; i++) out[base + i] = weight[i] * Math.fround(inp[base + i] * inv);
+  }
+}
+
+/**
+ * Rotates x (n, heads, HS) in place for positions pos0..pos0+n−1, HF's rotate_half convention:
+ * (x[i], x[i+HS/2]) by angle f32(pos · invFreq[i]).
+ */
+function rope(
+  x: Float32Array,
+  n: number,
+  heads: number,
+  HS: number,
+  pos0: number,
+  invFreq: Float32Array,
+): void {
+  const half = HS / 2;
+  for (let t = 0; t < n; t++) {
+    for (let i = 0; i < half; i++) {
+      const angle = Math.fround((pos0 + t) * invFreq[i]);
+      const cos = Math.fround(Math.cos(angle));
+      const sin = Math.fround(Math.sin(angle));
+      for (let h = 0; h < heads; h++) {
+        const base = (t * heads + h) * HS;
+        const a = x[base + i];
+        const b = x[base + i + half];
+        x[base + i] = Math.fround(a * cos) - Math.fround(b * sin);
+        x[base + i + half] = Math.fround(b * cos) + Math.fround(a * sin);
+      }
+    }
+  }
+}
+
+/**
+ * out (n, NH·HS): causal grouped-query attention of queries q (n, NH·HS) at positions
+ * pos0..pos0+n−1 over the cached keys/values (maxLen, KVD) of positions 0..pos. Attention is the
+ * only op that mixes positions; each query sees exactly its own prefix, in ascending order.
+ */
+function attention(
+  out: Float32Array,
+  q: Float32Array,
+  kCache: Float32Array,
+  vCache: Float32Array,
+  n: number,
+  pos0: number,
+  NH: number,
+  NKV: number,
+  HS: number,
+  scores: Float64Array,
+): void {
+  const groups = NH / NKV; // HF repeat_kv: query head h reads kv head floor(h / groups)
+  const KVD = NKV * HS;
+  const scale = 1 / Math.sqrt(HS);
+  const acc = new Float64Array(HS);
+  for (let t = 0; t < n; t++) {
+    const pos = pos0 + t;
+    for (let h = 0; h < NH; h++) {
+      const qBase = (t * NH + h) * HS;
+      const kvOff = Math.floor(h / groups) * HS;
+      let max = -Infinity;
+      for (let j = 0; j <= pos; j++) {
+        const kBase = j * KVD + kvOff;
+        let dot = 0;
+        for (let i = 0; i < HS; i++) dot += q[qBase + i] * kCache[kBase + i];
+        const s = dot * scale;
+        scores[j] = s;
+        if (s > max) max = s;
+      }
+      // Subtracting the max only keeps exp in range; it does not change the softmax.
+      let denom = 0;
+      for (let j = 0; j <= pos; j++) {
+        const e = Math.exp(scores[j] - max);
+        scores[j] = e;
+        denom += e;
+      }
+      acc.fill(0);
+      for (let j = 0; j <= pos; j++) {
+        const p = scores[j] / denom;
+        const vBase = j * KVD + kvOff;
+        for (let i = 0; i < HS; i++) acc[i] += p * vCache[vBase + i];
+      }
+      for (let i = 0; i < HS; i++) out[qBase + i] = acc[i];
+    }
+  }
+}
+
+/** out (n, FF) = silu(gate) · up, elementwise. */
+function swiglu(out: Float32Array, gate: Float32Array, up: Float32Array): void {
+  for (let i = 0; i < out.length; i++) {
+    const g = gate[i];
+    out[i] = Math.fround(g / (1 + Math.exp(-g))) * up[i];
+  }
+}
+
+/** x += y, elementwise (a float32 residual add: the f64 sum of two f32 rounds once). */
+function residual(x: Float32Array, y: Float32Array): void {
+  for (let i = 0; i < x.length; i++) x[i] += y[i];
+}
+
+/** logits (V) = lm_head · h (C); returns logsumexp of the float32 logits, in float64. */
+function logitsRow(
+  logits: Float32Array,
+  lmHead: Float32Array,
+  h: Float32Array,
+  hOff: number,
+  C: number,
+): number {
+  const V = logits.length;
+  let max = -Infinity;
+  for (let v = 0; v < V; v++) {
+    const row = v * C;
+    let sum = 0;
+    for (let i = 0; i < C; i++) sum += lmHead[row + i] * h[hOff + i];
+    logits[v] = sum;
+    if (logits[v] > max) max = logits[v];
+  }
+  let s = 0;
+  for (let v = 0; v < V; v++) s += Math.exp(logits[v] - max);
+  return max + Math.log(s);
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Runs positions pos0..pos0+n−1 of one sequence (tokens (n)), appending their K/V to the cache
+ * (which must hold positions < pos0 already); returns the hidden states after the final norm (n, C).
+ */
+function forwardBlock(
+  config: ModelConfig,
+  w: CpuWeights,
+  invFreq: Float32Array,
+  cache: KvCache,
+  tokens: readonly number[],
+  pos0: number,
+): Float32Array {
+  const { hiddenSize: C, intermediateSize: FF, numHeads: NH, numKvHeads: NKV, headDim: HS } =
+    config;
+  const eps = config.rmsNormEps;
+  const n = tokens.length;
+  const QD = NH * HS;
+  const KVD = NKV * HS;
+  const x = new Float32Array(n * C); // residual stream
+  const xn = new Float32Array(n * C);
+  const q = new Float32Array(n * QD);
+  const k = new Float32Array(n * KVD);
+  const v = new Float32Array(n * KVD);
+  const att = new Float32Array(n * QD);
+  const proj = new Float32Array(n * C);
+  const gate = new Float32Array(n * FF);
+  const up = new Float32Array(n * FF);
+  const scores = new Float64Array(pos0 + n);
+
+  for (let t = 0; t < n; t++) x.set(w.embed.subarray(tokens[t] * C, (tokens[t] + 1) * C), t * C);
+  for (let l = 0; l < config.numLayers; l++) {
+    const lw = w.layers[l];
+    rmsnorm(xn, x, lw.ln1, n, C, eps);
+    matmul(q, xn, lw.wq, lw.bq, n, C, QD);
+    matmul(k, xn, lw.wk, lw.bk, n, C, KVD);
+    matmul(v, xn, lw.wv, lw.bv, n, C, KVD);
+    if (lw.qNorm !== null && lw.kNorm !== null) {
+      rmsnorm(q, q, lw.qNorm, n * NH, HS, eps);
+      rmsnorm(k, k, lw.kNorm, n * NKV, HS, eps);
+    }
+    rope(q, n, NH, HS, pos0, invFreq);
+    rope(k, n, NKV, HS, pos0, invFreq);
+    cache.k[l].set(k, pos0 * KVD);
+    cache.v[l].set(v, pos0 * KVD);
+    attention(att, q, cache.k[l], cache.v[l], n, pos0, NH, NKV, HS, scores);
+    matmul(proj, att, lw.wo, lw.bo, n, QD, C);
+    residual(x, proj);
+    rmsnorm(xn, x, lw.ln2, n, C, eps);
+    matmul(gate, xn, lw.wGate, null, n, C, FF);
+    matmul(up, xn, lw.wUp, null, n, C, FF);
+    swiglu(gate, gate, up);
+    matmul(proj, gate, lw.wDown, null, n, FF, C);
+    residual(x, proj);
+  }
+  rmsnorm(xn, x, w.norm, n, C, eps);
+  return xn;
+}
+
+function newCache(config: ModelConfig, maxLen: number): KvCache {
+  const KVD = config.numKvHeads * config.headDim;
+  const k: Float32Array[] = [];
+  const v: Float32Array[] = [];
+  for (let l = 0; l < config.numLayers; l++) {
+    k.push(new Float32Array(maxLen * KVD));
+    v.push(new Float32Array(maxLen * KVD));
+  }
+  return { k, v, maxLen };
+}
+
+/**
+ * The CPU implementation of {@link Model} (backend "cpu").
+ *
+ * @example Proof forward of a tiny random model
+ * ```ts
+ * import { makeTinyModel } from "./tiny.ts";
+ * import { loadCpuModel } from "./cpu_model.ts";
+ * const dir = await Deno.makeTempDir();
+ * await makeTinyModel(dir, { architecture: "qwen2", seed: 5, vocabSize: 64, hiddenSize: 32 });
+ * const model = await loadCpuModel(dir);
+ * const [out] = await model.proofForward([[1, 2, 3]]);
+ * model.dispose();
+ * await Deno.remove(dir, { recursive: true });
+ * if (out.hidden.length !== 3 * 32 || out.nextTokenLogprobs.length !== 2) throw new Error();
+ * if (!(out.nextTokenLogprobs[0] < 0)) throw new Error();
+ * ```
+ */
+export class CpuModel implements Model {
+  /** The checkpoint's config. */
+  readonly config: ModelConfig;
+  /** C. */
+  readonly hiddenSize: number;
+  /** V. */
+  readonly vocabSize: number;
+  /** Always "cpu". */
+  readonly backend: "cpu" = "cpu";
+  #weights: CpuWeights | null;
+  #invFreq: Float32Array;
+
+  /**
+   * @param config The model config.
+   * @param weights Float32 weights shaped as the config says (see {@link loadCpuModel}).
+   */
+  constructor(config: ModelConfig, weights: CpuWeights) {
+    this.config = config;
+    this.hiddenSize = config.hiddenSize;
+    this.vocabSize = config.vocabSize;
+    this.#weights = weights;
+    this.#invFreq = ropeInverseFrequencies(config);
+  }
+
+  #w(): CpuWeights {
+    if (this.#weights === null) {
+      throw new ModelError("disposed", "Cannot run the CPU model: it was disposed");
+    }
+    return this.#weights;
+  }
+
+  /** @internal Checks ids are integers in [0, V). */
+  checkTokens(tokens: readonly number[], what: string): void {
+    for (let i = 0; i < tokens.length; i++) {
+      const id = tokens[i];
+      if (!Number.isInteger(id) || id < 0 || id >= this.vocabSize) {
+        throw new ModelError(
+          "bad_token",
+          `Invalid token in ${what}[${i}]: got ${id}, expected an integer in [0, ${this.vocabSize})`,
+        );
+      }
+    }
+  }
+
+  /** @internal Runs a block of positions of one sequence; see the module doc. */
+  forwardBlock(cache: KvCache, tokens: readonly number[], pos0: number): Float32Array {
+    return forwardBlock(this.config, this.#w(), this.#invFreq, cache, tokens, pos0);
+  }
+
+  /** @internal Fills `logits` (V) from hidden row `row` of `hidden`; returns its logsumexp. */
+  logits(logits: Float32Array, hidden: Float32Array, row: number): number {
+    return logitsRow(logits, this.#w().lmHead, hidden, row * this.hiddenSize, this.hiddenSize);
+  }
+
+  /** @internal A fresh KV cache of maxLen positions. */
+  newCache(maxLen: number): KvCache {
+    return newCache(this.config, maxLen);
+  }
+
+  /**
+   * The proof forward of each sequence: hidden states after the final norm, next-token
+   * log-probs (log-softmax in float64 of the float32 logits), and p(eos) where asked. Logits are
+   * computed one row at a time and never kept.
+   *
+   * @param sequences Token ids, each of length ≥ 1.
+   * @param options EOS token and positions.
+   * @returns One result per sequence.
+   * @throws {ModelError} `bad_token`, `bad_input` (empty sequence, bad EOS position), `disposed`.
+   */
+  proofForward(
+    sequences: readonly (readonly number[])[],
+    options: ProofForwardOptions = {},
+  ): Promise<ProofForwardResult[]> {
+    try {
+      return Promise.resolve(sequences.map((seq, s) => this.#proofOne(seq, s, options)));
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  #proofOne(seq: readonly number[], s: number, options: ProofForwardOptions): ProofForwardResult {
+    const T = seq.length;
+    if (T === 0) {
+      throw new ModelError(
+        "bad_input",
+        `Invalid sequences[${s}]: empty, expected at least one token`,
+      );
+    }
+    this.checkTokens(seq, `sequences[${s}]`);
+    const positions = options.eosPositions?.[s];
+    let eosId = -1;
+    if (positions !== undefined) {
+      eosId = options.eosTokenId ?? this.config.eosTokenIds[0] ?? -1;
+      if (!Number.isInteger(eosId) || eosId < 0 || eosId >= this.vocabSize) {
+        throw new ModelError(
+          "bad_input",
+          `Invalid eosTokenId: got ${
+            eosId === -1 ? "none (config has no eos_token_id)" : eosId
+          }, expected an id in [0, ${this.vocabSize})`,
+        );
+      }
+      for (const p of positions) {
+        if (!Number.isInteger(p) || p < 0 || p >= T) {
+          throw new ModelError(
+            "bad_input",
+            `Invalid eosPositions[${s}] entry ${p}: expected an integer in [0, ${T})`,
+          );
+        }
+      }
+    }
+    const hidden = this.forwardBlock(this.newCache(T), seq, 0);
+    const nextTokenLogprobs = new Float32Array(T - 1);
+    const logits = new Float32Array(this.vocabSize);
+    const wanted = new Set(positions ?? []);
+    const eosProbAt = new Map<number, number>();
+    for (let t = 0; t < T; t++) {
+      if (t === T - 1 && !wanted.has(t)) break;
+      const lse = this.logits(logits, hidden, t);
+      if (t < T - 1) nextTokenLogprobs[t] = logits[seq[t + 1]] - lse;
+      if (wanted.has(t)) eosProbAt.set(t, Math.exp(logits[eosId] - lse));
+    }
+    const result: ProofForwardResult = { hidden, nextTokenLogprobs };
+    if (positions !== undefined) {
+      result.eosProbs = Float32Array.from(positions, (p) => eosProbAt.get(p) as number);
+    }
+    return result;
+  }
+
+  /**
+   * A KV-cached generation session; rows are independent, and rows with identical prompts share
+   * one prefill (the KV cache is copied, giving the same bits as computing it again).
+   *
+   * @param batch B rows.
+   * @param maxLenTokens Positions each row may hold (prompt + generated).
+   * @returns The session.
+   * @throws {RangeError} For a non-positive batch or length.
+   */
+  startGeneration(batch: number, maxLenTokens: number): GenerationSession {
+    if (!Number.isInteger(batch) || batch <= 0) {
+      throw new RangeError(`Invalid batch: got ${batch}, expected a positive integer`);
+    }
+    if (!Number.isInteger(maxLenTokens) || maxLenTokens <= 0) {
+      throw new RangeError(
+        `Invalid maxLenTokens: got ${maxLenTokens}, expected a positive integer`,
+      );
+    }
+    this.#w();
+    return new CpuGenerationSession(this, batch, maxLenTokens);
+  }
+
+  /** Frees the weights; later calls throw `ModelError` "disposed". */
+  dispose(): void {
+    this.#weights = null;
+  }
+}
+
+class CpuGenerationSession implements GenerationSession {
+  #model: CpuModel;
+  #B: number;
+  #maxLen: number;
+  #caches: KvCache[] | null = null;
+  #lengths: number[] = [];
+  #hidden: Float32Array; // (B, C) at each row's last position
+  #disposed = false;
+
+  constructor(model: CpuModel, B: number, maxLen: number) {
+    this.#model = model;
+    this.#B = B;
+    this.#maxLen = maxLen;
+    this.#hidden = new Float32Array(B * model.hiddenSize);
+  }
+
+  #check(n: number, what: string): void {
+    if (this.#disposed) {
+      throw new ModelError("disposed", "Cannot use the generation session: it was disposed");
+    }
+    if (n !== this.#B) {
+      throw new ModelError(
+        "bad_input",
+        `Invalid ${what}: got ${n} rows, the session holds ${this.#B}`,
+      );
+    }
+  }
+
+  prefill(prompts: readonly (readonly number[])[]): Promise<Float32Array> {
+    try {
+      return Promise.resolve(this.#prefill(prompts));
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  #prefill(prompts: readonly (readonly number[])[]): Float32Array {
+    this.#check(prompts.length, "prompts");
+    if (this.#caches !== null) {
+      throw new ModelError("state", "Cannot prefill twice: start a new generation session");
+    }
+    const C = this.#model.hiddenSize;
+    const V = this.#model.vocabSize;
+    const caches: KvCache[] = [];
+    const logits = new Float32Array(this.#B * V);
+    for (let b = 0; b < this.#B; b++) {
+      const p = prompts[b];
+      if (p.length === 0) throw new ModelError("bad_input", `Invalid prompts[${b}]: empty`);
+      if (p.length > this.#maxLen) {
+        throw new ModelError(
+          "cache_full",
+          `Invalid prompts[${b}]: ${p.length} tokens, the session holds ${this.#maxLen} per row`,
+        );
+      }
+      this.#model.checkTokens(p, `prompts[${b}]`);
+      const same = prompts.findIndex((q, j) =>
+        j < b && q.length === p.length && q.every((id, i) => id === p[i])
+      );
+      if (same >= 0) {
+        const src = caches[same];
+        caches.push({
+          k: src.k.map((a) => a.slice()),
+          v: src.v.map((a) => a.slice()),
+          maxLen: src.maxLen,
+        });
+        this.#hidden.copyWithin(b * C, same * C, (same + 1) * C);
+        logits.copyWithin(b * V, same * V, (same + 1) * V);
+        continue;
+      }
+      const cache = this.#model.newCache(this.#maxLen);
+      const hidden = this.#model.forwardBlock(cache, p, 0);
+      caches.push(cache);
+      this.#hidden.set(hidden.subarray((p.length - 1) * C), b * C);
+      this.#model.logits(logits.subarray(b * V, (b + 1) * V), hidden, p.length - 1);
+    }
+    this.#caches = caches;
+    this.#lengths = prompts.map((p) => p.length);
+    return logits;
+  }
+
+  step(tokens: readonly number[]): Promise<Float32Array> {
+    try {
+      return Promise.resolve(this.#step(tokens));
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  #step(tokens: readonly number[]): Float32Array {
+    this.#check(tokens.length, "tokens");
+    if (this.#caches === null) throw new ModelError("state", "Cannot step before prefill");
+    this.#model.checkTokens(tokens, "tokens");
+    const C = this.#model.hiddenSize;
+    const V = this.#model.vocabSize;
+    const logits = new Float32Array(this.#B * V);
+    for (let b = 0; b < this.#B; b++) {
+      if (this.#lengths[b] >= this.#maxLen) {
+        throw new ModelError(
+          "cache_full",
+          `Cannot append to row ${b}: it holds ${this.#lengths[b]} of ${this.#maxLen} positions`,
+        );
+      }
+    }
+    for (let b = 0; b < this.#B; b++) {
+      const hidden = this.#model.forwardBlock(this.#caches[b], [tokens[b]], this.#lengths[b]);
+      this.#lengths[b]++;
+      this.#hidden.set(hidden, b * C);
+      this.#model.logits(logits.subarray(b * V, (b + 1) * V), hidden, 0);
+    }
+    return logits;
+  }
+
+  lastHidden(): Promise<Float32Array> {
+    if (this.#disposed) {
+      return Promise.reject(
+        new ModelError("disposed", "Cannot use the generation session: it was disposed"),
+      );
+    }
+    return Promise.resolve(this.#hidden.slice());
+  }
+
+  dispose(): void {
+    this.#disposed = true;
+    this.#caches = null;
+  }
+}
+
+async function loadWeights(ckpt: Checkpoint): Promise<CpuWeights> {
+  const c = ckpt.config;
+  const layers: LayerWeights[] = [];
+  for (let l = 0; l < c.numLayers; l++) {
+    const p = `model.layers.${l}`;
+    layers.push({
+      ln1: await ckpt.readF32(`${p}.input_layernorm.weight`),
+      wq: await ckpt.readF32(`${p}.self_attn.q_proj.weight`),
+      wk: await ckpt.readF32(`${p}.self_attn.k_proj.weight`),
+      wv: await ckpt.readF32(`${p}.self_attn.v_proj.weight`),
+      bq: c.attentionBias ? await ckpt.readF32(`${p}.self_attn.q_proj.bias`) : null,
+      bk: c.attentionBias ? await ckpt.readF32(`${p}.self_attn.k_proj.bias`) : null,
+      bv: c.attentionBias ? await ckpt.readF32(`${p}.self_attn.v_proj.bias`) : null,
+      qNorm: c.qkNorm ? await ckpt.readF32(`${p}.self_attn.q_norm.weight`) : null,
+      kNorm: c.qkNorm ? await ckpt.readF32(`${p}.self_attn.k_norm.weight`) : null,
+      wo: await ckpt.readF32(`${p}.self_attn.o_proj.weight`),
+      bo: c.outputBias ? await ckpt.readF32(`${p}.self_attn.o_proj.bias`) : null,
+      ln2: await ckpt.readF32(`${p}.post_attention_layernorm.weight`),
+      wGate: await ckpt.readF32(`${p}.mlp.gate_proj.weight`),
+      wUp: await ckpt.readF32(`${p}.mlp.up_proj.weight`),
+      wDown: await ckpt.readF32(`${p}.mlp.down_proj.weight`),
+    });
+  }
+  const embed = await ckpt.readF32("model.embed_tokens.weight");
+  return {
+    embed,
+    layers,
+    norm: await ckpt.readF32("model.norm.weight"),
+    lmHead: c.tieWordEmbeddings ? embed : await ckpt.readF32("lm_head.weight"),
+  };
+}
+
+/**
+ * Loads a checkpoint folder into a {@link CpuModel} (weights widened to float32, one tensor read
+ * at a time).
+ *
+ * @param dir A Hugging Face checkpoint folder.
+ * @returns The model.
+ * @throws {CheckpointError} As `openCheckpoint` does.
+ *
+ * @example
+ * ```ts
+ * import { makeTinyModel } from "./tiny.ts";
+ * import { loadCpuModel } from "./cpu_model.ts";
+ * const dir = await Deno.makeTempDir();
+ * await makeTinyModel(dir, { architecture: "llama", seed: 1, vocabSize: 32, hiddenSize: 16 });
+ * const model = await loadCpuModel(dir);
+ * await Deno.remove(dir, { recursive: true });
+ * if (model.backend !== "cpu" || model.vocabSize !== 32) throw new Error();
+ * ```
+ */
+export async function loadCpuModel(dir: string): Promise<CpuModel> {
+  const ckpt = await openCheckpoint(dir);
+  try {
+    return new CpuModel(ckpt.config, await loadWeights(ckpt));
+  } finally {
+    ckpt.close();
+  }
+}
