@@ -1,0 +1,186 @@
+/**
+ * Batched generation through any {@link Model}'s KV-cached session: prefill the prompts, then
+ * sample one token per active row per step until each row stops on an EOS id, a stop id or the
+ * token budget. The stopping token is kept in the completion (as SGLang's `output_ids` return
+ * it, infra spec §8), so the reference's termination check sees EOS last.
+ *
+ * @module
+ */
+
+import type { Model } from "./model.ts";
+import {
+  checkSamplingParams,
+  type GenerationParams,
+  PROTOCOL_GENERATION_DEFAULTS,
+  sampleToken,
+  type UniformSource,
+} from "./sampling.ts";
+
+/** Options of {@link generate} beyond the sampling parameters. */
+export interface GenerateOptions extends Partial<GenerationParams> {
+  /** Ids that end a row as "eos" (default: the config's `eos_token_id` list). */
+  eosTokenIds?: readonly number[];
+  /** Further ids that end a row as "stop". */
+  stopTokenIds?: readonly number[];
+}
+
+/** One generated row. */
+export interface GenerationOutput {
+  /** Prompt followed by the completion. */
+  tokens: number[];
+  /** Prompt length in tokens. */
+  promptLength: number;
+  /** Completion length in tokens (the stopping token included). */
+  completionLength: number;
+  /** Why the row ended. */
+  finishReason: "eos" | "stop" | "length";
+  /**
+   * Log-probability of each completion token under the raw model (float64 log-softmax of the
+   * float32 logits, no penalty or temperature): what the proof forward reports for it.
+   */
+  completionLogprobs: Float32Array;
+}
+
+function logSoftmaxAt(logits: Float32Array, id: number): number {
+  let max = -Infinity;
+  for (let i = 0; i < logits.length; i++) if (logits[i] > max) max = logits[i];
+  let s = 0;
+  for (let i = 0; i < logits.length; i++) s += Math.exp(logits[i] - max);
+  return logits[id] - (max + Math.log(s));
+}
+
+/**
+ * Generates a completion for each prompt.
+ *
+ * Sampling draws come from `rng` in a fixed order (each step, active rows in index order, one
+ * draw per sampled token), so a run is reproducible from the seed, prompts and parameters.
+ * Finished rows are fed the pad id until every row is done; their outputs are unaffected.
+ *
+ * @param model Any backend.
+ * @param prompts One non-empty prompt per row.
+ * @param options Sampling parameters (defaults: {@link PROTOCOL_GENERATION_DEFAULTS}), EOS and
+ *   stop ids, budget.
+ * @param rng The seeded uniform source.
+ * @returns One output per prompt.
+ * @throws {RangeError} For invalid parameters or an empty prompt list.
+ * @throws {ModelError} From the model (bad token, cache full).
+ *
+ * @example Greedy decoding of a tiny model is reproducible
+ * ```ts
+ * import { makeTinyModel } from "./tiny.ts";
+ * import { loadCpuModel } from "./cpu_model.ts";
+ * import { generate } from "./generate.ts";
+ * import { SeededRandom } from "./seeded_random.ts";
+ * const dir = await Deno.makeTempDir();
+ * await makeTinyModel(dir, { architecture: "qwen3", seed: 4, vocabSize: 64, hiddenSize: 32 });
+ * const model = await loadCpuModel(dir);
+ * await Deno.remove(dir, { recursive: true });
+ * const [out] = await generate(model, [[1, 2, 3]], { greedy: true, maxNewTokens: 4, eosTokenIds: [] }, new SeededRandom(0));
+ * if (out.completionLength !== 4 || out.finishReason !== "length") throw new Error();
+ * ```
+ */
+export async function generate(
+  model: Model,
+  prompts: readonly (readonly number[])[],
+  options: GenerateOptions,
+  rng: UniformSource,
+): Promise<GenerationOutput[]> {
+  const params: GenerationParams = { ...PROTOCOL_GENERATION_DEFAULTS, ...options };
+  checkSamplingParams(params);
+  if (!Number.isInteger(params.maxNewTokens) || params.maxNewTokens < 1) {
+    throw new RangeError(
+      `Invalid maxNewTokens: got ${params.maxNewTokens}, expected a positive integer`,
+    );
+  }
+  if (prompts.length === 0) {
+    throw new RangeError("Invalid prompts: empty list, expected at least one prompt");
+  }
+  const B = prompts.length;
+  const V = model.vocabSize;
+  const eos = new Set(options.eosTokenIds ?? model.config.eosTokenIds);
+  const stop = new Set(options.stopTokenIds ?? []);
+  const padId = model.config.padTokenId ?? model.config.eosTokenIds[0] ?? 0;
+  const longest = Math.max(...prompts.map((p) => p.length));
+  // Each row needs its prompt plus maxNewTokens − 1 fed-back tokens; the last sampled token is
+  // never fed to the model.
+  const session = model.startGeneration(B, longest + params.maxNewTokens - 1);
+  const rows = prompts.map((p) => ({
+    tokens: [...p],
+    promptLength: p.length,
+    logprobs: [] as number[],
+    finish: null as GenerationOutput["finishReason"] | null,
+  }));
+  try {
+    let logits = await session.prefill(prompts);
+    for (let step = 0;; step++) {
+      const next = new Array<number>(B).fill(padId);
+      for (let b = 0; b < B; b++) {
+        const row = rows[b];
+        if (row.finish !== null) continue;
+        const rowLogits = logits.subarray(b * V, (b + 1) * V);
+        const id = sampleToken(rowLogits, row.tokens, params, rng);
+        row.tokens.push(id);
+        row.logprobs.push(logSoftmaxAt(rowLogits, id));
+        next[b] = id;
+        if (eos.has(id)) row.finish = "eos";
+        else if (stop.has(id)) row.finish = "stop";
+        else if (step + 1 >= params.maxNewTokens) row.finish = "length";
+      }
+      if (rows.every((r) => r.finish !== null)) break;
+      logits = await session.step(next);
+    }
+  } finally {
+    session.dispose();
+  }
+  return rows.map((r) => ({
+    tokens: r.tokens,
+    promptLength: r.promptLength,
+    completionLength: r.tokens.length - r.promptLength,
+    finishReason: r.finish as GenerationOutput["finishReason"],
+    completionLogprobs: Float32Array.from(r.logprobs),
+  }));
+}
+
+/** Rollouts per GRPO group in the reference (`ROLLOUTS_PER_PROBLEM`). */
+export const GRPO_GROUP_SIZE = 16;
+
+/**
+ * A GRPO group: `groupSize` completions of one prompt in one batch (backends share the prompt's
+ * prefill between rows).
+ *
+ * @param model Any backend.
+ * @param prompt The shared prompt.
+ * @param options As {@link generate}.
+ * @param rng The seeded uniform source.
+ * @param groupSize Rows (default 16).
+ * @returns `groupSize` outputs.
+ * @throws {RangeError} For a non-positive group size or invalid parameters.
+ *
+ * @example
+ * ```ts
+ * import { makeTinyModel } from "./tiny.ts";
+ * import { loadCpuModel } from "./cpu_model.ts";
+ * import { generateGroup } from "./generate.ts";
+ * import { SeededRandom } from "./seeded_random.ts";
+ * const dir = await Deno.makeTempDir();
+ * await makeTinyModel(dir, { architecture: "qwen2", seed: 4, vocabSize: 64, hiddenSize: 32 });
+ * const model = await loadCpuModel(dir);
+ * await Deno.remove(dir, { recursive: true });
+ * const group = await generateGroup(model, [5, 6], { maxNewTokens: 3 }, new SeededRandom(1), 4);
+ * if (group.length !== 4 || group.some((g) => g.promptLength !== 2)) throw new Error();
+ * ```
+ */
+export function generateGroup(
+  model: Model,
+  prompt: readonly number[],
+  options: GenerateOptions,
+  rng: UniformSource,
+  groupSize: number = GRPO_GROUP_SIZE,
+): Promise<GenerationOutput[]> {
+  if (!Number.isInteger(groupSize) || groupSize < 1) {
+    return Promise.reject(
+      new RangeError(`Invalid groupSize: got ${groupSize}, expected a positive integer`),
+    );
+  }
+  return generate(model, new Array(groupSize).fill(prompt), options, rng);
+}

@@ -1,0 +1,275 @@
+/**
+ * Next-token sampling with Hugging Face's logits processors, applied in `generate()`'s order:
+ * repetition penalty, then temperature, top-k and top-p, then a draw from the softmax. Scores are
+ * float32 as in HF; the softmax and the draw use float64. Randomness comes only from the
+ * {@link UniformSource} passed in, one `random()` call per sampled token (none for greedy).
+ *
+ * Defaults are the reference's (infra spec §4.6 metadata, envs spec §1.6): see
+ * {@link PROTOCOL_GENERATION_DEFAULTS} and {@link ENV_LOOP_GENERATION_DEFAULTS}.
+ *
+ * @module
+ */
+
+import type { UniformSource } from "./seeded_random.ts";
+
+export type { UniformSource } from "./seeded_random.ts";
+
+/** How one token is chosen from a logits row. */
+export interface SamplingParams {
+  /** Divides the scores (HF skips it at 1.0); must be > 0 unless greedy. */
+  temperature: number;
+  /** Nucleus mass in (0, 1]; 1 disables it. */
+  topP: number;
+  /** Keep the k highest scores (ties at the k-th kept, as HF); 0 disables it. */
+  topK: number;
+  /** HF repetition penalty over the distinct ids seen so far (prompt included); 1 disables it. */
+  repetitionPenalty: number;
+  /** Argmax after the repetition penalty (HF `do_sample=False`); lowest id wins ties. */
+  greedy?: boolean;
+}
+
+/** Generation parameters: sampling plus a budget. */
+export interface GenerationParams extends SamplingParams {
+  /** Most tokens to generate per row (EOS/stop token included). */
+  maxNewTokens: number;
+}
+
+/** The reference protocol's hard cap on completion length (protocol spec §0). */
+export const MAX_NEW_TOKENS_PROTOCOL_CAP = 8192;
+
+/**
+ * What the reference trainer publishes in checkpoint metadata by default (`GRAIL_GEN_*`, infra
+ * spec §4.6/§7): max_tokens 2048, temperature 0.7, top_p 0.9, top_k 50, repetition_penalty 1.0.
+ * On the protocol path miners use the checkpoint's `generation_params`; these are its defaults.
+ */
+export const PROTOCOL_GENERATION_DEFAULTS: Readonly<GenerationParams> = Object.freeze({
+  maxNewTokens: 2048,
+  temperature: 0.7,
+  topP: 0.9,
+  topK: 50,
+  repetitionPenalty: 1.0,
+});
+
+/**
+ * The reference episode loop's defaults when no checkpoint overrides them (envs spec §1.6):
+ * T 0.6, top_p 0.95, top_k 20, repetition_penalty 1.1, max_new_tokens 8192.
+ */
+export const ENV_LOOP_GENERATION_DEFAULTS: Readonly<GenerationParams> = Object.freeze({
+  maxNewTokens: 8192,
+  temperature: 0.6,
+  topP: 0.95,
+  topK: 20,
+  repetitionPenalty: 1.1,
+});
+
+/**
+ * Generation parameters from a checkpoint's `generation_params` metadata, with the miner's
+ * checks (infra spec §4.6): all five keys present, max_tokens > 0 (capped at 8192), temperature
+ * in [0.01, 2], top_p in [0, 1], top_k an integer in [0, 1000] (0 = no top-k), repetition_penalty
+ * in [1, 2].
+ *
+ * @param value The parsed `generation_params` object.
+ * @returns Parameters for `generate()`.
+ * @throws {RangeError} Naming the field, value and allowed range.
+ *
+ * @example
+ * ```ts
+ * import { generationParamsFromMetadata } from "./sampling.ts";
+ * const p = generationParamsFromMetadata({
+ *   max_tokens: 10000, temperature: 0.7, top_p: 0.9, top_k: 50, repetition_penalty: 1.0,
+ * });
+ * if (p.maxNewTokens !== 8192 || p.topK !== 50) throw new Error();
+ * ```
+ */
+export function generationParamsFromMetadata(value: unknown): GenerationParams {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new RangeError(
+      `Invalid generation_params: got ${JSON.stringify(value)}, expected an object`,
+    );
+  }
+  const v = value as Record<string, unknown>;
+  const num = (key: string, lo: number, hi: number, integer = false): number => {
+    const x = v[key];
+    if (typeof x !== "number" || !(x >= lo && x <= hi) || (integer && !Number.isInteger(x))) {
+      throw new RangeError(
+        `Invalid generation_params.${key}: got ${JSON.stringify(x)}, expected ${
+          integer ? "an integer" : "a number"
+        } in [${lo}, ${hi}]`,
+      );
+    }
+    return x;
+  };
+  const maxTokens = num("max_tokens", 1, Number.MAX_SAFE_INTEGER, true);
+  return {
+    maxNewTokens: Math.min(maxTokens, MAX_NEW_TOKENS_PROTOCOL_CAP),
+    temperature: num("temperature", 0.01, 2),
+    topP: num("top_p", 0, 1),
+    topK: num("top_k", 0, 1000, true),
+    repetitionPenalty: num("repetition_penalty", 1, 2),
+  };
+}
+
+/**
+ * Checks sampling parameters.
+ *
+ * @param p The parameters.
+ * @throws {RangeError} Naming the bad field and value.
+ */
+export function checkSamplingParams(p: SamplingParams): void {
+  if (!p.greedy && !(p.temperature > 0 && Number.isFinite(p.temperature))) {
+    throw new RangeError(
+      `Invalid temperature: got ${p.temperature}, expected > 0 (or set greedy: true)`,
+    );
+  }
+  if (!(p.topP > 0 && p.topP <= 1)) {
+    throw new RangeError(`Invalid topP: got ${p.topP}, expected a number in (0, 1]`);
+  }
+  if (!Number.isInteger(p.topK) || p.topK < 0) {
+    throw new RangeError(`Invalid topK: got ${p.topK}, expected a non-negative integer (0 = off)`);
+  }
+  if (!(p.repetitionPenalty > 0 && Number.isFinite(p.repetitionPenalty))) {
+    throw new RangeError(`Invalid repetitionPenalty: got ${p.repetitionPenalty}, expected > 0`);
+  }
+}
+
+/**
+ * HF `RepetitionPenaltyLogitsProcessor`, in place: for each distinct previous id, a negative
+ * score is multiplied by the penalty and a positive one divided by it (float32).
+ *
+ * @param scores One logits row (modified).
+ * @param previous Ids seen so far (prompt and generated).
+ * @param penalty The penalty (1 leaves scores unchanged).
+ *
+ * @example
+ * ```ts
+ * import { applyRepetitionPenalty } from "./sampling.ts";
+ * const s = new Float32Array([2, -2, 2]);
+ * applyRepetitionPenalty(s, [0, 1, 1], 2);
+ * if (s[0] !== 1 || s[1] !== -4 || s[2] !== 2) throw new Error();
+ * ```
+ */
+export function applyRepetitionPenalty(
+  scores: Float32Array,
+  previous: readonly number[],
+  penalty: number,
+): void {
+  if (penalty === 1) return;
+  const seen = new Set(previous);
+  for (const id of seen) {
+    const s = scores[id];
+    scores[id] = s < 0 ? s * penalty : s / penalty;
+  }
+}
+
+/** Index of the largest value; the lowest index among equals (as torch.argmax). */
+function argmax(scores: Float32Array): number {
+  let best = 0;
+  for (let i = 1; i < scores.length; i++) if (scores[i] > scores[best]) best = i;
+  return best;
+}
+
+/**
+ * The ids that survive temperature, top-k and top-p, with their float32 scores, before the
+ * softmax. Exposed so tests can check the filter against HF's rules.
+ *
+ * - top-k: scores below the k-th largest are removed (ties with it are kept, as HF's
+ *   `scores < topk(...)[-1]`).
+ * - top-p: ascending by score (ties: higher id first), softmax, cumulative sum; ids whose
+ *   cumulative mass is ≤ 1 − top_p are removed, the highest-scoring id always kept (HF's
+ *   `TopPLogitsWarper` with min_tokens_to_keep 1).
+ *
+ * @param logits One logits row (not modified).
+ * @param previous Ids seen so far, for the repetition penalty.
+ * @param p Sampling parameters (greedy ignored).
+ * @returns Kept ids ascending by id, and their processed scores.
+ *
+ * @example top-k 2 keeps the two best
+ * ```ts
+ * import { filteredCandidates } from "./sampling.ts";
+ * const c = filteredCandidates(new Float32Array([0, 3, 1, 2]), [], {
+ *   temperature: 1, topP: 1, topK: 2, repetitionPenalty: 1,
+ * });
+ * if (c.ids.join() !== "1,3") throw new Error();
+ * ```
+ */
+export function filteredCandidates(
+  logits: Float32Array,
+  previous: readonly number[],
+  p: SamplingParams,
+): { ids: number[]; scores: number[] } {
+  const scores = Float32Array.from(logits);
+  applyRepetitionPenalty(scores, previous, p.repetitionPenalty);
+  if (p.temperature !== 1) {
+    for (let i = 0; i < scores.length; i++) scores[i] = scores[i] / p.temperature;
+  }
+  let ids: number[] = [];
+  for (let i = 0; i < scores.length; i++) if (scores[i] > -Infinity) ids.push(i);
+  if (p.topK > 0 && p.topK < ids.length) {
+    const kth = ids.map((i) => scores[i]).sort((a, b) => b - a)[p.topK - 1];
+    ids = ids.filter((i) => scores[i] >= kth);
+  }
+  if (p.topP < 1 && ids.length > 1) {
+    const asc = [...ids].sort((a, b) => scores[a] - scores[b] || b - a);
+    const max = scores[asc[asc.length - 1]];
+    let z = 0;
+    for (const i of asc) z += Math.exp(scores[i] - max);
+    const removed = new Set<number>();
+    let cum = 0;
+    for (let r = 0; r < asc.length - 1; r++) {
+      cum += Math.exp(scores[asc[r]] - max) / z;
+      if (cum <= 1 - p.topP) removed.add(asc[r]);
+      else break; // cumulative mass only grows
+    }
+    ids = ids.filter((i) => !removed.has(i));
+  }
+  return { ids, scores: ids.map((i) => scores[i]) };
+}
+
+/**
+ * Chooses the next token from one logits row.
+ *
+ * @param logits One row of V raw logits.
+ * @param previous Ids seen so far in this row (prompt and generated), for the repetition penalty.
+ * @param params Sampling parameters.
+ * @param rng Uniform source; one draw per call unless greedy.
+ * @returns The chosen id.
+ * @throws {RangeError} For invalid parameters.
+ *
+ * @example Greedy picks the argmax, lowest id on ties
+ * ```ts
+ * import { sampleToken } from "./sampling.ts";
+ * import { SeededRandom } from "./seeded_random.ts";
+ * const id = sampleToken(new Float32Array([1, 5, 5, 0]), [], {
+ *   temperature: 1, topP: 1, topK: 0, repetitionPenalty: 1, greedy: true,
+ * }, new SeededRandom(0));
+ * if (id !== 1) throw new Error();
+ * ```
+ */
+export function sampleToken(
+  logits: Float32Array,
+  previous: readonly number[],
+  params: SamplingParams,
+  rng: UniformSource,
+): number {
+  checkSamplingParams(params);
+  if (params.greedy) {
+    const scores = Float32Array.from(logits);
+    applyRepetitionPenalty(scores, previous, params.repetitionPenalty);
+    return argmax(scores);
+  }
+  const { ids, scores } = filteredCandidates(logits, previous, params);
+  if (ids.length === 0) throw new RangeError("Invalid logits: every score is -Infinity or NaN");
+  let max = -Infinity;
+  for (const s of scores) if (s > max) max = s;
+  const weights = scores.map((s) => Math.exp(s - max));
+  let z = 0;
+  for (const w of weights) z += w;
+  // Inverse CDF in ascending id order: one uniform draw decides.
+  const u = rng.random() * z;
+  let cum = 0;
+  for (let i = 0; i < ids.length; i++) {
+    cum += weights[i];
+    if (u < cum) return ids[i];
+  }
+  return ids[ids.length - 1]; // u·z rounded up to z
+}
