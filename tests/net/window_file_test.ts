@@ -12,12 +12,15 @@ import {
   writeParquet,
 } from "parquet-wasm";
 import { WINDOW_FIELDS } from "../../src/net/_window_arrow.ts";
+import { FolderStore } from "../../src/net/folder_store.ts";
+import { windowFileKey } from "../../src/net/storage.ts";
 import {
   decodeWindowFile,
   encodeWindowFile,
+  getWindowFile,
+  putWindowFile,
   readWindowFile,
   type WindowFileInput,
-  windowFileKey,
   writeWindowFile,
 } from "../../src/net/window_file.ts";
 import { WindowFileError } from "../../src/net/window_file_error.ts";
@@ -148,7 +151,7 @@ Deno.test("encodeWindowFile() writes commitments and beacon as Python's json.dum
 
 Deno.test("encodeWindowFile() compresses every column chunk with zstd", async () => {
   const bytes = encodeWindowFile(fixtureInput());
-  const file = await ParquetFile.fromFile(new Blob([bytes]));
+  const file = await ParquetFile.fromFile(new Blob([bytes as Uint8Array<ArrayBuffer>]));
   try {
     const columns = file.metadata().rowGroup(0).columns();
     strictEqual(columns.length, 27); // leaf columns of the reference schema
@@ -265,13 +268,44 @@ Deno.test("readWindowFile() reports a missing file as not_found", async () => {
   }
 });
 
-Deno.test("windowFileKey() names the object as the reference does", () => {
-  strictEqual(
-    windowFileKey("5G7MPbdqATU23vuyk6zsqSRAyWYxrk4dipenavzCgWSbnGCz", 7200),
-    "grail/windows/5G7MPbdqATU23vuyk6zsqSRAyWYxrk4dipenavzCgWSbnGCz-window-7200.parquet",
-  );
+async function withStore(fn: (store: FolderStore) => Promise<void>): Promise<void> {
+  const dir = await Deno.makeTempDir();
+  try {
+    await fn(new FolderStore(dir));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test("putWindowFile() stores under the reference key and getWindowFile() reads it", async () => {
+  await withStore(async (store) => {
+    const key = await putWindowFile(store, fixtureInput());
+    strictEqual(key, windowFileKey(fixtureJson.wallet, 7200));
+    const back = await getWindowFile(store, fixtureJson.wallet, 7200);
+    deepStrictEqual(back.rollouts, fixtureJson.inferences);
+  });
 });
 
-Deno.test("windowFileKey() refuses a negative window", () => {
-  throws(() => windowFileKey("5Hot", -30), RangeError);
+Deno.test("getWindowFile() prefers the gzipped object, as the reference's reader does", async () => {
+  await withStore(async (store) => {
+    const key = windowFileKey(fixtureJson.wallet, 7200);
+    const gz = new Uint8Array(
+      await new Response(
+        new Blob([fixtureBytes as Uint8Array<ArrayBuffer>]).stream().pipeThrough(
+          new CompressionStream("gzip"),
+        ),
+      ).arrayBuffer(),
+    );
+    await store.put(`${key}.gz`, gz);
+    await store.put(key, new Uint8Array(20)); // not Parquet: must not be read
+    const back = await getWindowFile(store, fixtureJson.wallet, 7200);
+    deepStrictEqual(back.rollouts, fixtureJson.inferences);
+  });
+});
+
+Deno.test("getWindowFile() reports an absent window as not_found", async () => {
+  await withStore(async (store) => {
+    const error = await getWindowFile(store, "5Nobody", 30).catch((e) => e);
+    ok(error instanceof WindowFileError && error.code === "not_found", String(error));
+  });
 });
