@@ -132,6 +132,7 @@ export type RolloutErrorCode =
   | "bad_hex"
   | "bad_token"
   | "length_mismatch"
+  | "unexpected_key"
   | "oversized";
 
 /**
@@ -311,7 +312,9 @@ class Reader {
  * number, `1` is not `true`), no NaN or ±Infinity anywhere, sketches must lie in `[0, PRIME_Q)`
  * (the reference's distance turns negative for larger claims and would pass them), hex fields
  * must be hex and signatures 64 bytes. Integers may be given as bigint when exactly
- * representable. Unknown keys are ignored, except inside `commit.beacon`, which is kept whole.
+ * representable. Unknown keys are ignored, except inside `commit.beacon`, which is kept whole,
+ * and inside commitments, which must hold exactly `sketch` (extra keys would change the signed
+ * commitments hash).
  *
  * Length rules: `len(commitments) == len(token_logprobs) == len(tokens) ==
  * prompt_length + completion_length`, `0 < completion_length ≤ maxCompletionTokens`.
@@ -438,7 +441,18 @@ function parseCommit(r: Reader, value: unknown, path: string): RolloutCommit {
   const commitmentsRaw = r.array(commitmentsValue, commitmentsPath, maxLen);
   const commitments = commitmentsRaw.map((c, i) => {
     const p = r.path(commitmentsPath, i);
-    const sketch = r.integer(...r.field(r.object(c, p), "sketch", p), 0, PRIME_Q - 1);
+    const obj = r.object(c, p);
+    const sketch = r.integer(...r.field(obj, "sketch", p), 0, PRIME_Q - 1);
+    // Extra keys would enter the signed commitments hash; v5 commitments have exactly one key.
+    for (const key of Object.keys(obj)) {
+      if (key !== "sketch") {
+        throw new RolloutError(
+          "unexpected_key",
+          r.path(p, key),
+          'v5 commitments hold only "sketch"; remove the extra key',
+        );
+      }
+    }
     return { sketch };
   });
 

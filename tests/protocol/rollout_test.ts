@@ -168,3 +168,9 @@ Deno.test("parseRollout() accepts exact bigint integers and rejects inexact ones
   r.window_start = 2n ** 60n;
   assertRejects(r, "out_of_range", "window_start");
 });
+
+Deno.test("parseRollout() rejects a commitment with a key besides sketch", () => {
+  const r = row();
+  (r.commit as Any).commitments[1].indices = [1, 2];
+  assertRejects(r, "unexpected_key", "commit.commitments[1].indices");
+});

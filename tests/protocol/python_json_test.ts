@@ -1,0 +1,66 @@
+// Golden values: strings printed by CPython 3.11.7 `json.dumps` (command quoted beside each).
+// Exact: byte-identical text.
+import { strictEqual, throws } from "node:assert/strict";
+import {
+  canonicalJson,
+  PythonFloat,
+  pythonFloatRepr,
+  pythonJsonDumps,
+} from "../../src/protocol/python_json.ts";
+
+Deno.test("pythonFloatRepr() formats like Python repr, including exponent switches", () => {
+  // json.dumps([1e16, 1e15, 1e-5, 1e-4, 0.1, -0.0, 1.5e300, 123456789012345678.0, 2.5e-7])
+  const cases: [number, string][] = [
+    [1e16, "1e+16"],
+    [1e15, "1000000000000000.0"],
+    [1e-5, "1e-05"],
+    [1e-4, "0.0001"],
+    [0.1, "0.1"],
+    [-0, "-0.0"],
+    [1.5e300, "1.5e+300"],
+    [123456789012345678, "1.2345678901234568e+17"],
+    [2.5e-7, "2.5e-07"],
+    [-6.56803560256958, "-6.56803560256958"],
+  ];
+  for (const [x, text] of cases) strictEqual(pythonFloatRepr(x), text);
+});
+
+Deno.test("pythonJsonDumps() writes Infinity and NaN as Python does", () => {
+  strictEqual(pythonJsonDumps([Infinity, -Infinity, NaN]), "[Infinity, -Infinity, NaN]");
+});
+
+Deno.test("pythonJsonDumps() escapes non-ASCII and control characters as ensure_ascii", () => {
+  // json.dumps('é\u2028\x7f\x01😀"\\\n')
+  strictEqual(
+    pythonJsonDumps('é\u2028\x7f\x01😀"\\\n'),
+    '"\\u00e9\\u2028\\u007f\\u0001\\ud83d\\ude00\\"\\\\\\n"',
+  );
+});
+
+Deno.test("canonicalJson() sorts keys by code point and drops spaces", () => {
+  // json.dumps({"b": 1, "a": {"z": True, "\uff5e": None, "😀": 0.5}}, sort_keys=True, separators=(",", ":"))
+  strictEqual(
+    canonicalJson({ b: 1, a: { z: true, "\uff5e": null, "😀": 0.5 } }),
+    '{"a":{"z":true,"\\uff5e":null,"\\ud83d\\ude00":0.5},"b":1}',
+  );
+});
+
+Deno.test("pythonJsonDumps() uses Python's default separators and keeps key order without sortKeys", () => {
+  // json.dumps({"randomness": "ab", "round": 7})
+  strictEqual(pythonJsonDumps({ round: 7, randomness: "ab" }), '{"round": 7, "randomness": "ab"}');
+});
+
+Deno.test("pythonJsonDumps() prints PythonFloat-marked integers as floats and bigints exactly", () => {
+  strictEqual(
+    pythonJsonDumps([new PythonFloat(0), 2n ** 64n, 3]),
+    "[0.0, 18446744073709551616, 3]",
+  );
+});
+
+Deno.test("pythonJsonDumps() writes empty containers", () => {
+  strictEqual(pythonJsonDumps([[], {}]), "[[], {}]");
+});
+
+Deno.test("pythonJsonDumps() rejects integers beyond 2^53 given as numbers", () => {
+  throws(() => pythonJsonDumps([2 ** 60]), RangeError);
+});
