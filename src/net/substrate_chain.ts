@@ -158,6 +158,29 @@ export class SubstrateChain implements Chain {
     return this.#provider.isConnected;
   }
 
+  /**
+   * Resolves once the socket is open (at once when it is), e.g. after a background reconnect.
+   *
+   * @returns A promise that settles when connected.
+   * @throws {ChainError} `connection_lost` when the client is closed first.
+   */
+  whenConnected(): Promise<void> {
+    if (this.#provider.isConnected) return Promise.resolve();
+    if (this.#closed) return Promise.reject(this.#closing.signal.reason);
+    return new Promise<void>((resolve, reject) => {
+      const onClose = () => {
+        off();
+        reject(this.#closing.signal.reason);
+      };
+      const off = this.#provider.on("connected", () => {
+        off();
+        this.#closing.signal.removeEventListener("abort", onClose);
+        resolve();
+      });
+      this.#closing.signal.addEventListener("abort", onClose, { once: true });
+    });
+  }
+
   currentBlock(): Promise<number> {
     return this.#call("chain_getHeader", async () => {
       const header = await this.#api.rpc.chain.getHeader();
