@@ -1,0 +1,42 @@
+/**
+ * The `grail` command line: `deno task grail <subcommand> [options]`. A thin dispatcher; each
+ * subcommand lives in `src/cli/<name>.ts` and exports `main(args): Promise<number>`.
+ *
+ * @module
+ */
+
+import { main as demo } from "../src/cli/demo.ts";
+
+type Subcommand = { main: (args: string[]) => Promise<number>; summary: string };
+
+// To add a subcommand: create src/cli/<name>.ts, import it above, add one line here.
+const SUBCOMMANDS: Record<string, Subcommand> = {
+  demo: {
+    main: demo,
+    summary: "commit to seeded hidden states, sign, and verify (self-contained)",
+  },
+};
+
+function usage(): string {
+  const width = Math.max(...Object.keys(SUBCOMMANDS).map((n) => n.length));
+  const lines = Object.entries(SUBCOMMANDS).map(([name, s]) =>
+    `  ${name.padEnd(width)}  ${s.summary}`
+  );
+  return ["Usage: grail <subcommand> [options]", "", "Subcommands:", ...lines].join("\n");
+}
+
+async function run(args: string[]): Promise<number> {
+  const [name, ...rest] = args;
+  if (name === undefined || name === "help" || name === "--help" || name === "-h") {
+    console.log(usage());
+    return name === undefined ? 2 : 0;
+  }
+  const subcommand = SUBCOMMANDS[name];
+  if (subcommand === undefined) {
+    console.error(`grail: unknown subcommand ${JSON.stringify(name)}\n\n${usage()}`);
+    return 2;
+  }
+  return await subcommand.main(rest);
+}
+
+if (import.meta.main) Deno.exit(await run(Deno.args));
