@@ -1,0 +1,295 @@
+/**
+ * Tokenizer and chat template from a local Hugging Face model folder (`tokenizer.json`,
+ * `tokenizer_config.json`), with Hugging Face's own JS libraries: `@huggingface/tokenizers` for
+ * the ids and `@huggingface/jinja` for the chat template. Chosen by measurement over
+ * `@huggingface/transformers` (which wraps the same tokenizer code): identical ids on 1,692
+ * dataset texts (173,824 tokens), 1.2 MB installed instead of 474 MB, and about half the load
+ * time (docs/benchmarks.md).
+ *
+ * Rendering follows transformers' `apply_chat_template`: the template sees `messages`,
+ * `add_generation_prompt`, the special tokens (`bos_token`, `eos_token`, ...) and any extra
+ * variables such as `enable_thinking`; blocks are trimmed as HF's Jinja environment does
+ * (`trim_blocks`, `lstrip_blocks`). Encoding a rendered chat adds no special tokens, as
+ * `apply_chat_template(tokenize=True)` does.
+ *
+ * @module
+ */
+
+import { Tokenizer } from "@huggingface/tokenizers";
+import { Template } from "@huggingface/jinja";
+import { join } from "node:path";
+import { CheckpointError } from "./errors.ts";
+
+/** One chat message; extra fields (tool_calls, reasoning_content) pass through to the template. */
+export interface ChatMessage {
+  /** "system", "user", "assistant" or "tool". */
+  role: string;
+  /** The text. */
+  content: string;
+  /** Anything else the template reads. */
+  [key: string]: unknown;
+}
+
+/** Options of {@link ModelTokenizer.applyChatTemplate}. */
+export interface ChatTemplateOptions {
+  /** Append the assistant turn opener (default true, as a prompt for generation needs). */
+  addGenerationPrompt?: boolean;
+  /**
+   * Passed to the template as `enable_thinking` when set. The reference's "native" mode passes
+   * true; Qwen3's template inserts an empty think block only when it is false (envs spec §2.2).
+   */
+  enableThinking?: boolean;
+  /** A template to use instead of the tokenizer's (e.g. {@link CHATML_TEMPLATE}). */
+  chatTemplate?: string;
+  /** Further template variables (e.g. `tools`). */
+  variables?: Record<string, unknown>;
+}
+
+/**
+ * Plain ChatML, the template the reference installs in "instructed" thinking mode (envs spec
+ * §2.2): each message as `<|im_start|>{role}\n{content}<|im_end|>\n`, and the generation prompt
+ * `<|im_start|>assistant\n`.
+ */
+export const CHATML_TEMPLATE: string =
+  "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n' }}{% endfor %}" +
+  "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";
+
+const SPECIAL_TOKEN_KEYS = ["bos_token", "eos_token", "unk_token", "pad_token"] as const;
+
+function tokenText(value: unknown): string | null {
+  if (typeof value === "string") return value;
+  if (
+    typeof value === "object" && value !== null &&
+    typeof (value as { content?: unknown }).content === "string"
+  ) {
+    return (value as { content: string }).content;
+  }
+  return null;
+}
+
+/** A model's tokenizer and chat template. */
+export class ModelTokenizer {
+  #tokenizer: Tokenizer;
+  #config: Record<string, unknown>;
+  #templates = new Map<string, Template>();
+  /** Token strings of the special tokens named in tokenizer_config.json (null when unset). */
+  readonly specialTokens: Readonly<Record<(typeof SPECIAL_TOKEN_KEYS)[number], string | null>>;
+  /** Id of `eos_token`, or null. */
+  readonly eosTokenId: number | null;
+  /** Id of `pad_token`, or null. */
+  readonly padTokenId: number | null;
+  /** Id of `bos_token`, or null. */
+  readonly bosTokenId: number | null;
+  /** The tokenizer's own chat template, or null. */
+  readonly chatTemplate: string | null;
+
+  /**
+   * @param tokenizerJson Parsed tokenizer.json.
+   * @param tokenizerConfig Parsed tokenizer_config.json.
+   * @param source Where they came from, named in errors.
+   * @throws {CheckpointError} `bad_config` if the tokenizer cannot be built or a special token
+   *   is not in the vocabulary.
+   */
+  constructor(tokenizerJson: unknown, tokenizerConfig: unknown, source = "tokenizer files") {
+    if (typeof tokenizerConfig !== "object" || tokenizerConfig === null) {
+      throw new CheckpointError(
+        "bad_config",
+        `Invalid tokenizer_config.json in ${source}: expected a JSON object`,
+      );
+    }
+    this.#config = tokenizerConfig as Record<string, unknown>;
+    try {
+      this.#tokenizer = new Tokenizer(tokenizerJson as object, tokenizerConfig as object);
+    } catch (cause) {
+      throw new CheckpointError(
+        "bad_config",
+        `Cannot build the tokenizer from ${source}: ${(cause as Error).message}`,
+        { cause },
+      );
+    }
+    const specials = {} as Record<(typeof SPECIAL_TOKEN_KEYS)[number], string | null>;
+    for (const key of SPECIAL_TOKEN_KEYS) specials[key] = tokenText(this.#config[key]);
+    this.specialTokens = specials;
+    const idOf = (key: (typeof SPECIAL_TOKEN_KEYS)[number]) => {
+      const text = specials[key];
+      if (text === null) return null;
+      const id = this.#tokenizer.token_to_id(text);
+      if (id === undefined) {
+        throw new CheckpointError(
+          "bad_config",
+          `Invalid ${key} in ${source}: ${JSON.stringify(text)} is not in the vocabulary`,
+        );
+      }
+      return id;
+    };
+    this.eosTokenId = idOf("eos_token");
+    this.padTokenId = idOf("pad_token");
+    this.bosTokenId = idOf("bos_token");
+    const template = this.#config.chat_template;
+    this.chatTemplate = typeof template === "string" ? template : null;
+  }
+
+  /**
+   * Loads `tokenizer.json` and `tokenizer_config.json` from a model folder.
+   *
+   * @param dir The folder.
+   * @returns The tokenizer.
+   * @throws {CheckpointError} `not_found` naming the missing file, `bad_config` for invalid JSON.
+   *
+   * @example
+   * ```ts
+   * import { ModelTokenizer } from "./tokenizer.ts";
+   * const dir = await Deno.makeTempDir();
+   * await Deno.writeTextFile(`${dir}/tokenizer.json`, JSON.stringify({
+   *   model: { type: "BPE", vocab: { a: 0, b: 1, ab: 2 }, merges: ["a b"] },
+   *   normalizer: null, pre_tokenizer: null, post_processor: null, decoder: { type: "Fuse" },
+   *   added_tokens: [{ id: 3, content: "<end>", special: true }],
+   * }));
+   * await Deno.writeTextFile(`${dir}/tokenizer_config.json`, '{"eos_token": "<end>"}');
+   * const tok = await ModelTokenizer.load(dir);
+   * await Deno.remove(dir, { recursive: true });
+   * if (tok.encode("abb<end>").join() !== "2,1,3" || tok.eosTokenId !== 3) throw new Error();
+   * ```
+   */
+  static async load(dir: string): Promise<ModelTokenizer> {
+    const read = async (name: string) => {
+      const path = join(dir, name);
+      let text: string;
+      try {
+        text = await Deno.readTextFile(path);
+      } catch (cause) {
+        if (cause instanceof Deno.errors.NotFound) {
+          throw new CheckpointError(
+            "not_found",
+            `Cannot load the tokenizer: no ${name} in ${dir}; copy the model's tokenizer files into the folder`,
+            { cause },
+          );
+        }
+        throw new CheckpointError("io", `Cannot read ${path}: ${(cause as Error).message}`, {
+          cause,
+        });
+      }
+      try {
+        return JSON.parse(text);
+      } catch (cause) {
+        throw new CheckpointError(
+          "bad_config",
+          `Invalid JSON in ${path}: ${(cause as Error).message}`,
+          { cause },
+        );
+      }
+    };
+    return new ModelTokenizer(
+      await read("tokenizer.json"),
+      await read("tokenizer_config.json"),
+      dir,
+    );
+  }
+
+  /**
+   * Text to ids.
+   *
+   * @param text The text; special tokens written in it (e.g. `<|im_end|>`) become their ids.
+   * @param options `addSpecialTokens` applies the tokenizer's post-processor (default false,
+   *   as for rendered chats).
+   * @returns The ids.
+   */
+  encode(text: string, options: { addSpecialTokens?: boolean } = {}): number[] {
+    return this.#tokenizer.encode(text, { add_special_tokens: options.addSpecialTokens ?? false })
+      .ids;
+  }
+
+  /**
+   * Ids to text.
+   *
+   * @param ids The ids.
+   * @param options `skipSpecialTokens` (default false: the reference decodes completions with
+   *   special tokens kept, envs spec §2.3).
+   * @returns The text.
+   * @throws {RangeError} For an id outside the vocabulary.
+   */
+  decode(ids: readonly number[], options: { skipSpecialTokens?: boolean } = {}): string {
+    for (let i = 0; i < ids.length; i++) {
+      if (this.#tokenizer.id_to_token(ids[i]) === undefined) {
+        throw new RangeError(`Invalid token id at ids[${i}]: got ${ids[i]}, not in the vocabulary`);
+      }
+    }
+    return this.#tokenizer.decode([...ids], {
+      skip_special_tokens: options.skipSpecialTokens ?? false,
+      clean_up_tokenization_spaces: false,
+    });
+  }
+
+  /**
+   * The id of a token string.
+   *
+   * @param token Token text, e.g. `"<|im_end|>"`.
+   * @returns Its id, or undefined when absent.
+   */
+  tokenToId(token: string): number | undefined {
+    return this.#tokenizer.token_to_id(token);
+  }
+
+  /**
+   * The token string of an id.
+   *
+   * @param id Token id.
+   * @returns Its text, or undefined when absent.
+   */
+  idToToken(id: number): string | undefined {
+    return this.#tokenizer.id_to_token(id);
+  }
+
+  /**
+   * Renders a chat with the tokenizer's template (or the one given).
+   *
+   * @param messages The conversation.
+   * @param options Generation prompt, thinking flag, template override, extra variables.
+   * @returns The prompt text.
+   * @throws {CheckpointError} `bad_config` when there is no template or it fails to parse.
+   */
+  applyChatTemplate(messages: readonly ChatMessage[], options: ChatTemplateOptions = {}): string {
+    const source = options.chatTemplate ?? this.chatTemplate;
+    if (source === null) {
+      throw new CheckpointError(
+        "bad_config",
+        "Cannot render the chat: tokenizer_config.json has no chat_template; pass options.chatTemplate",
+      );
+    }
+    let template = this.#templates.get(source);
+    if (template === undefined) {
+      try {
+        template = new Template(source);
+      } catch (cause) {
+        throw new CheckpointError(
+          "bad_config",
+          `Invalid chat template: ${(cause as Error).message}`,
+          { cause },
+        );
+      }
+      this.#templates.set(source, template);
+    }
+    const variables: Record<string, unknown> = {
+      // HF passes special_tokens_map, which leaves out unset tokens (so `is defined` is false).
+      ...Object.fromEntries(Object.entries(this.specialTokens).filter(([, v]) => v !== null)),
+      additional_special_tokens: this.#config.additional_special_tokens ?? [],
+      ...options.variables,
+      messages,
+      add_generation_prompt: options.addGenerationPrompt ?? true,
+    };
+    if (options.enableThinking !== undefined) variables.enable_thinking = options.enableThinking;
+    return template.render(variables);
+  }
+
+  /**
+   * Renders a chat and encodes it (no special tokens added beyond the template's).
+   *
+   * @param messages The conversation.
+   * @param options As {@link applyChatTemplate}.
+   * @returns The prompt ids.
+   * @throws {CheckpointError} As {@link applyChatTemplate}.
+   */
+  encodeChat(messages: readonly ChatMessage[], options: ChatTemplateOptions = {}): number[] {
+    return this.encode(this.applyChatTemplate(messages, options));
+  }
+}
