@@ -58,6 +58,51 @@ function selectTopk(
   }
 }
 
+/**
+ * {@linkcode selectTopk} for f32 rows, ranking on the IEEE bit patterns: for finite and infinite
+ * f32, `bits & 0x7fffffff` orders exactly as `|x|`, and integer compares are cheaper. NaN
+ * patterns are clamped to +Infinity's so both paths rank NaN alike.
+ */
+function selectTopkF32(
+  bits: Uint32Array,
+  offset: number,
+  width: number,
+  k: number,
+  idx: Int32Array,
+  mag: Uint32Array,
+): void {
+  let count = 0;
+  let threshold = -1;
+  for (let j = 0; j < width; j++) {
+    let a = bits[offset + j] & 0x7fffffff;
+    // threshold is −1 until k entries are kept, so this hot-path test never skips while filling.
+    if (a <= threshold) continue;
+    if (a > 0x7f800000) {
+      a = 0x7f800000;
+      if (a <= threshold) continue;
+    }
+    if (count < k) count++;
+    let pos = count - 1;
+    while (pos > 0 && mag[pos - 1] < a) {
+      mag[pos] = mag[pos - 1];
+      idx[pos] = idx[pos - 1];
+      pos--;
+    }
+    mag[pos] = a;
+    idx[pos] = j;
+    if (count === k) threshold = mag[k - 1];
+  }
+  for (let i = 1; i < k; i++) {
+    const v = idx[i];
+    let p = i - 1;
+    while (p >= 0 && idx[p] > v) {
+      idx[p + 1] = idx[p];
+      p--;
+    }
+    idx[p + 1] = v;
+  }
+}
+
 function sketchRow(
   h: ArrayLike<number>,
   offset: number,
@@ -160,9 +205,14 @@ export function sketches(hidden: Float32Array, hiddenDim: number, coeffs: Int8Ar
   const out = new Uint32Array(rows);
   const k = coeffs.length;
   const idx = new Int32Array(k);
-  const mag = new Float64Array(k);
+  const mag = new Uint32Array(k);
+  const bits = new Uint32Array(hidden.buffer, hidden.byteOffset, hidden.length);
   for (let p = 0; p < rows; p++) {
-    out[p] = sketchRow(hidden, p * hiddenDim, hiddenDim, coeffs, idx, mag);
+    const offset = p * hiddenDim;
+    selectTopkF32(bits, offset, hiddenDim, k, idx, mag);
+    let sum = 0;
+    for (let t = 0; t < k; t++) sum += logMagnitudeBucket(hidden[offset + idx[t]]) * coeffs[t];
+    out[p] = ((sum % PRIME_Q) + PRIME_Q) % PRIME_Q;
   }
   return out;
 }

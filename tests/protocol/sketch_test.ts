@@ -99,6 +99,23 @@ Deno.test("sketches() agrees with sketchOf() row by row", () => {
   }
 });
 
+Deno.test("sketches() (bit-pattern path) agrees with sketchOf() on tie-heavy bf16 rows with NaN and ±Infinity", () => {
+  // Values on a coarse grid give many exact |x| ties at the top-16 boundary.
+  const C = 48;
+  const hidden = Float32Array.from({ length: 64 * C }, (_, i) => ((i * 7919) % 23) - 11);
+  hidden[5] = NaN;
+  hidden[C + 3] = Infinity;
+  hidden[C + 9] = -Infinity;
+  hidden[2 * C + 1] = -0;
+  const coeffs = sketchCoefficients("0badc0de");
+  const batched = sketches(hidden, C, coeffs);
+  for (let p = 0; p < 64; p++) {
+    const row = Array.from(hidden.subarray(p * C, (p + 1) * C));
+    strictEqual(batched[p], sketchOf(row, coeffs), `row ${p}`);
+  }
+  deepStrictEqual(sketchTopkIndices([Infinity, NaN, -Infinity, 1], 2), [0, 1]);
+});
+
 Deno.test("sketchOf() maps a negative sum to PRIME_Q minus its magnitude", () => {
   strictEqual(sketchOf([-2], Int8Array.of(1)), PRIME_Q - 1);
 });
