@@ -5,12 +5,14 @@
  * @module
  */
 
+import { main as chain } from "../src/cli/chain.ts";
 import { main as demo } from "../src/cli/demo.ts";
 
 type Subcommand = { main: (args: string[]) => Promise<number>; summary: string };
 
 // To add a subcommand: create src/cli/<name>.ts, import it above, add one line here.
 const SUBCOMMANDS: Record<string, Subcommand> = {
+  chain: { main: chain, summary: "chain reads and set-weights: block, metagraph, commitments" },
   demo: {
     main: demo,
     summary: "commit to seeded hidden states, sign, and verify (self-contained)",
