@@ -32,7 +32,7 @@ export const PROOF_SKETCH_TOLERANCE_BASE = 6000 as const;
 /** Sketch tolerance growth per sqrt(position). */
 export const PROOF_SKETCH_TOLERANCE_GROWTH = 5.0 as const;
 /** "Last hidden state" layer index. */
-export const LAYER_INDEX = -1 as const;
+export const LAYER_INDEX: number = -1;
 /** Forward-pass sub-batch size for miners and validators. */
 export const PROOF_BATCH_SIZE = 16 as const;
 /** Blocks per window. */

@@ -24,6 +24,8 @@ export class ProtocolError extends Error {
   readonly code: string;
 
   /**
+   * Creates a protocol error.
+   *
    * @param code Stable machine-readable reason.
    * @param message Human-readable description: what was wrong, the value, what was expected.
    * @param options Standard error options (`cause`).

@@ -19,6 +19,8 @@
  */
 export class PythonFloat {
   /**
+   * Wraps a number to be written as a Python float.
+   *
    * @param value The float's value.
    */
   constructor(readonly value: number) {}

@@ -142,15 +142,12 @@ export type RolloutErrorCode =
  * @example
  * ```ts
  * import { parseRollout, RolloutError } from "./rollout.ts";
- * import { ok, strictEqual } from "node:assert/strict";
+ * import { throws } from "node:assert/strict";
  *
- * try {
- *   parseRollout({ window_start: "7200" });
- * } catch (error) {
- *   ok(error instanceof RolloutError);
- *   strictEqual(error.path, "window_start");
- *   strictEqual(error.code, "wrong_type");
- * }
+ * throws(
+ *   () => parseRollout({ window_start: "7200" }),
+ *   (e) => e instanceof RolloutError && e.path === "window_start" && e.code === "wrong_type",
+ * );
  * ```
  */
 export class RolloutError extends ProtocolError {
@@ -160,6 +157,8 @@ export class RolloutError extends ProtocolError {
   declare readonly code: RolloutErrorCode;
 
   /**
+   * Creates a rollout error; the message names the path and the problem.
+   *
    * @param code The kind of problem.
    * @param path Path of the offending field.
    * @param problem What was wrong and what was expected.
