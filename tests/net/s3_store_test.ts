@@ -1,0 +1,283 @@
+// Integration tests against a real S3 server (npm:s3rver) on 127.0.0.1, with faults injected by
+// a loopback TCP proxy. No sleeps: timeouts and backoff run on a manual clock.
+import { assert, assertEquals, assertRejects, assertRejectsWithCode } from "./_assert.ts";
+import { AccessKey } from "../../src/net/credentials.ts";
+import { StorageError } from "../../src/net/errors.ts";
+import {
+  referencePartSizeBytes,
+  S3Store,
+  type S3StoreOptions,
+  type StorageRetryEvent,
+} from "../../src/net/s3_store.ts";
+import { objectStoreContract } from "./_object_store_contract.ts";
+import { type RunningS3rver, S3RVER_ACCESS_KEY, S3RVER_SECRET, startS3rver } from "./_s3rver.ts";
+import { type Fault, FaultProxy } from "./_fault_proxy.ts";
+import { ManualClock } from "./_manual_clock.ts";
+import { md5 } from "@noble/hashes/legacy.js";
+import { bytesToHex } from "@noble/hashes/utils.js";
+
+const MIB = 1024 * 1024;
+const KEY = new AccessKey(S3RVER_ACCESS_KEY, S3RVER_SECRET);
+
+function storeFor(s3: RunningS3rver, options: Partial<S3StoreOptions> = {}): S3Store {
+  return new S3Store({
+    endpoint: s3.endpoint,
+    bucket: s3.bucket,
+    credentials: KEY,
+    forcePathStyle: true,
+    ...options,
+  });
+}
+
+async function withS3(body: (s3: RunningS3rver, direct: S3Store) => Promise<void>): Promise<void> {
+  const s3 = await startS3rver();
+  const direct = storeFor(s3);
+  try {
+    await body(s3, direct);
+  } finally {
+    direct.close();
+    await s3.close();
+  }
+}
+
+/** A store talking to s3rver through a fault proxy, on a manual clock (backoff instant). */
+async function withFaults(
+  plan: (connectionIndex: number) => Fault,
+  body: (
+    ctx: {
+      s3: RunningS3rver;
+      direct: S3Store;
+      faulty: S3Store;
+      proxy: FaultProxy;
+      clock: ManualClock;
+      retries: StorageRetryEvent[];
+    },
+  ) => Promise<void>,
+  options: Partial<S3StoreOptions> = {},
+): Promise<void> {
+  await withS3(async (s3, direct) => {
+    const proxy = FaultProxy.start(s3.port, plan);
+    const clock = new ManualClock(Date.now(), 60_001);
+    const retries: StorageRetryEvent[] = [];
+    const faulty = storeFor(s3, {
+      ...options,
+      endpoint: proxy.url,
+      clock,
+      onRetry: (e) => retries.push(e),
+    });
+    try {
+      await body({ s3, direct, faulty, proxy, clock, retries });
+    } finally {
+      faulty.close();
+      await proxy.close();
+    }
+  });
+}
+
+const pattern = (sizeBytes: number, seed = 1) =>
+  new Uint8Array(sizeBytes).map((_, i) => (i * 31 + seed) % 256);
+
+objectStoreContract("S3Store", (body) => withS3((_, store) => body(store)));
+
+Deno.test("S3Store.put() uses multipart above the threshold and the object reads back whole", () =>
+  withS3(async (s3) => {
+    const store = storeFor(s3, {
+      multipartThresholdBytes: 6 * MIB,
+      partSizeBytes: 5 * MIB,
+      partConcurrency: 2,
+    });
+    try {
+      const body = pattern(11 * MIB + 123);
+      await store.put("grail/checkpoints/big.bin", body);
+      const info = await store.head("grail/checkpoints/big.bin");
+      assertEquals(info?.sizeBytes, body.length);
+      assertEquals(await store.get("grail/checkpoints/big.bin"), body);
+    } finally {
+      store.close();
+    }
+  }));
+
+Deno.test("S3Store.put() without staging uploads with one plain PUT", () =>
+  withS3(async (s3) => {
+    const store = storeFor(s3, { stagedUploads: false });
+    try {
+      await store.put("plain.bin", pattern(1000));
+      assertEquals(await store.get("plain.bin"), pattern(1000));
+      assertEquals((await store.list("")).map((i) => i.key), ["plain.bin"]);
+    } finally {
+      store.close();
+    }
+  }));
+
+Deno.test("S3Store.put() with staging leaves only the final object", () =>
+  withS3(async (_, direct) => {
+    await direct.put("final.bin", pattern(1000));
+    assertEquals((await direct.list("")).map((i) => i.key), ["final.bin"]);
+  }));
+
+Deno.test("S3Store.list() follows continuation tokens across pages", () =>
+  withS3(async (s3, direct) => {
+    const keys = ["p/1", "p/2", "p/3", "p/4", "p/5"];
+    for (const key of keys) await direct.put(key, new Uint8Array([1]));
+    const paged = storeFor(s3, { listPageSize: 2 });
+    try {
+      assertEquals((await paged.list("p/")).map((i) => i.key), keys);
+    } finally {
+      paged.close();
+    }
+  }));
+
+Deno.test("S3Store rejects wrong credentials as access_denied without retrying", () =>
+  withS3(async (s3) => {
+    const retries: StorageRetryEvent[] = [];
+    const store = storeFor(s3, {
+      credentials: new AccessKey("WRONGKEY", "nope"),
+      onRetry: (e) => retries.push(e),
+    });
+    try {
+      await assertRejectsWithCode(
+        () => store.put("k", new Uint8Array(1)),
+        StorageError,
+        "access_denied",
+      );
+      assertEquals(retries.length, 0);
+    } finally {
+      store.close();
+    }
+  }));
+
+Deno.test("S3Store.forCommitment() addresses the account's bucket with the committed read key", () => {
+  const store = S3Store.forCommitment(
+    { accountId: "grail-test-bucket", read: KEY },
+    { endpoint: "http://127.0.0.1:1", forcePathStyle: true },
+  );
+  assertEquals(store.bucket, "grail-test-bucket");
+  store.close();
+});
+
+Deno.test("referencePartSizeBytes() follows the reference's 50 MiB / 500 MiB rule", () => {
+  assertEquals(referencePartSizeBytes(60 * MIB), 50 * MIB);
+  assertEquals(referencePartSizeBytes(500 * MIB), 50 * MIB);
+  assertEquals(referencePartSizeBytes(501 * MIB), 500 * MIB);
+});
+
+// ---- faults ----
+
+Deno.test("S3Store.put() retries after the server dies mid-upload and the object is whole", () =>
+  withFaults(
+    (i) => (i === 0 ? { kind: "cut_request", afterBytes: 200_000 } : { kind: "pass" }),
+    async ({ direct, faulty, proxy, retries }) => {
+      const body = pattern(MIB);
+      await faulty.put("grail/windows/hk-window-60.parquet", body);
+      assertEquals(proxy.fired, ["cut_request"]);
+      assertEquals(retries.map((r) => [r.operation, r.attempt]), [["put", 1]]);
+      assertEquals((retries[0].error as StorageError).code, "network");
+      assertEquals(await direct.get("grail/windows/hk-window-60.parquet"), body);
+    },
+  ));
+
+Deno.test("S3Store.put() that dies mid-upload on every attempt leaves no object", () =>
+  withFaults(
+    () => ({ kind: "cut_request", afterBytes: 200_000 }),
+    async ({ direct, faulty, retries, clock }) => {
+      await assertRejectsWithCode(
+        () => faulty.put("grail/windows/hk-window-90.parquet", pattern(MIB)),
+        StorageError,
+        "network",
+      );
+      assertEquals(retries.length, 2);
+      // Backoff 1 s then 2 s, each ±25 % (infra spec §4.1).
+      const waits = clock.requested.filter((ms) => ms < 60_000);
+      assert(
+        waits[0] >= 750 && waits[0] <= 1250 && waits[1] >= 1500 && waits[1] <= 2500,
+        `${waits}`,
+      );
+      // s3rver commits a truncated PUT body as an object; staging keeps it off the final key.
+      assertEquals(await direct.head("grail/windows/hk-window-90.parquet"), null);
+      assertEquals(await direct.list(""), []);
+    },
+  ));
+
+Deno.test("S3Store.put() that dies mid-overwrite leaves the old object intact", () =>
+  withFaults(() => ({ kind: "cut_request", afterBytes: 300_000 }), async ({ direct, faulty }) => {
+    const old = pattern(MIB, 1);
+    await direct.put("obj", old);
+    await assertRejects(() => faulty.put("obj", pattern(MIB, 2)));
+    assertEquals(await direct.get("obj"), old);
+  }));
+
+Deno.test("S3Store.put() multipart that dies mid-part aborts and leaves no object", () =>
+  withFaults(
+    // One connection per request here: create and part 1 pass; part 2 dies on every attempt.
+    (i) => (i < 2 ? { kind: "pass" } : { kind: "cut_request", afterBytes: MIB }),
+    async ({ direct, faulty, proxy }) => {
+      const error = await assertRejectsWithCode(
+        () => faulty.put("grail/checkpoints/c.bin", pattern(11 * MIB)),
+        StorageError,
+        "network",
+      );
+      assert(error.message.includes("upload_part 2/3"), error.message);
+      // s3rver does not implement AbortMultipartUpload (MethodNotAllowed); S3/R2 do. The parts
+      // never become an object either way.
+      assert(/upload aborted|abort also failed/.test(error.message), error.message);
+      assertEquals(proxy.fired.length, 3);
+      assertEquals(await direct.head("grail/checkpoints/c.bin"), null);
+    },
+    { multipartThresholdBytes: 6 * MIB, partSizeBytes: 5 * MIB, partConcurrency: 1 },
+  ));
+
+Deno.test("S3Store.get() detects an object whose stored bytes were altered", () =>
+  withS3(async (s3, direct) => {
+    await direct.put("grail/windows/x.parquet", pattern(4096));
+    const path = s3.objectPath("grail/windows/x.parquet");
+    const stored = await Deno.readFile(path);
+    stored[100] ^= 0xff;
+    await Deno.writeFile(path, stored);
+    const error = await assertRejectsWithCode(
+      () => direct.get("grail/windows/x.parquet"),
+      StorageError,
+      "corrupt",
+    );
+    assert(error.message.includes("MD5"), error.message);
+  }));
+
+Deno.test("S3Store.get() detects an altered multipart object through its SHA-256", () =>
+  withS3(async (s3) => {
+    const store = storeFor(s3, { multipartThresholdBytes: 6 * MIB, partSizeBytes: 5 * MIB });
+    try {
+      await store.put("m.bin", pattern(6 * MIB));
+      const path = s3.objectPath("m.bin");
+      const stored = await Deno.readFile(path);
+      stored[stored.length - 1] ^= 1;
+      await Deno.writeFile(path, stored);
+      // Make the server's own MD5 ETag agree with the altered bytes: only our SHA-256 remains.
+      await Deno.writeTextFile(`${path}.md5`, bytesToHex(md5(stored)));
+      const error = await assertRejectsWithCode(() => store.get("m.bin"), StorageError, "corrupt");
+      assert(error.message.includes("SHA-256"), error.message);
+    } finally {
+      store.close();
+    }
+  }));
+
+Deno.test("S3Store.get() refuses a response cut short by the network", () =>
+  withFaults(() => ({ kind: "cut_response", afterBytes: 20_000 }), async ({ direct, faulty }) => {
+    await direct.put("r.bin", pattern(200_000));
+    const error = await assertRejects(() => faulty.get("r.bin"));
+    assert(
+      error instanceof StorageError && (error.code === "network" || error.code === "corrupt"),
+      String(error),
+    );
+  }));
+
+Deno.test("S3Store.get() times out on a server that never answers", () => {
+  let clockRef: ManualClock | undefined;
+  return withFaults(
+    () => ({ kind: "stall", onStall: () => clockRef!.advance(90_000) }),
+    async ({ faulty, proxy, clock }) => {
+      clockRef = clock;
+      const error = await assertRejectsWithCode(() => faulty.get("any"), StorageError, "timeout");
+      assert(error.message.includes("90000 ms"), error.message);
+      assertEquals(proxy.fired, ["stall", "stall", "stall"]);
+    },
+  );
+});
