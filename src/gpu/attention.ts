@@ -1,0 +1,156 @@
+/**
+ * Causal grouped-query attention of query rows over a KV cache, in blocks of consecutive rows.
+ *
+ * @module
+ */
+
+import code from "../../shaders/attention.wgsl" with { type: "text" };
+import type { Dispatch, GpuContext } from "./context.ts";
+import { GpuError } from "./gpu_error.ts";
+
+/** Query rows per block (and per workgroup). */
+export const ATTENTION_QB = 16;
+/** Keys per tile. Part of the arithmetic order: every path uses this one value. */
+export const ATTENTION_KT = 16;
+/** Threads per workgroup. */
+export const ATTENTION_WG = 128;
+
+/** Head layout. */
+export interface AttentionShape {
+  /** Query heads. */
+  nh: number;
+  /** Key/value heads. */
+  nkv: number;
+  /** Head size. */
+  hs: number;
+}
+
+/**
+ * A query block: up to {@link ATTENTION_QB} consecutive rows of one sequence.
+ */
+export interface AttentionBlock {
+  /** First row (index into q and o). */
+  firstRow: number;
+  /** Rows in the block. */
+  count: number;
+  /** KV cache row of position 0 of the sequence. */
+  kvBase: number;
+  /** Position of the first row. */
+  firstPos: number;
+}
+
+/**
+ * Splits rows into attention blocks. Rows are given as runs of consecutive positions of one
+ * sequence; each run is cut into blocks of at most QB rows.
+ *
+ * @param runs Runs (firstRow, count, kvBase, firstPos).
+ * @returns Blocks as packed u32 quadruples.
+ * @example
+ * ```ts
+ * import { attentionBlocks } from "./attention.ts";
+ * const b = attentionBlocks([{ firstRow: 0, count: 20, kvBase: 0, firstPos: 0 }]);
+ * if (b.length !== 8 || b[5] !== 4 || b[7] !== 16) throw new Error();
+ * ```
+ */
+export function attentionBlocks(runs: readonly AttentionBlock[]): Uint32Array {
+  const out: number[] = [];
+  for (const r of runs) {
+    for (let i = 0; i < r.count; i += ATTENTION_QB) {
+      out.push(r.firstRow + i, Math.min(ATTENTION_QB, r.count - i), r.kvBase, r.firstPos + i);
+    }
+  }
+  return new Uint32Array(out);
+}
+
+/**
+ * The attention kernel family (one pipeline per head size).
+ *
+ * @example
+ * ```ts ignore
+ * const att = await AttentionKernel.create(ctx, 64);
+ * ```
+ */
+export class AttentionKernel {
+  /** Head size compiled in. */
+  readonly hs: number;
+  readonly #ctx: GpuContext;
+  readonly #pipeline: GPUComputePipeline;
+
+  private constructor(ctx: GpuContext, hs: number, pipeline: GPUComputePipeline) {
+    this.#ctx = ctx;
+    this.hs = hs;
+    this.#pipeline = pipeline;
+  }
+
+  /**
+   * Compiles the kernel for one head size.
+   *
+   * @param ctx The context.
+   * @param hs Head size (a multiple of WG / QB).
+   * @returns The kernel.
+   * @throws {GpuError} When the head size does not fit.
+   */
+  static async create(ctx: GpuContext, hs: number): Promise<AttentionKernel> {
+    const tpr = ATTENTION_WG / ATTENTION_QB;
+    const shared = 4 *
+      (ATTENTION_QB * (hs + 1) + ATTENTION_KT * (2 * hs + 1) + ATTENTION_QB * (ATTENTION_KT + 2));
+    if (hs % tpr !== 0 || hs % 2 !== 0 || shared > ctx.limits.maxComputeWorkgroupStorageSize) {
+      throw new GpuError(
+        "shape",
+        `Attention cannot run head size ${hs}: it must be a multiple of ${tpr} and need at most ${ctx.limits.maxComputeWorkgroupStorageSize} bytes of workgroup memory (needs ${shared})`,
+      );
+    }
+    const header = `const HS: u32 = ${hs}u;
+const QB: u32 = ${ATTENTION_QB}u;
+const KT: u32 = ${ATTENTION_KT}u;
+const WG: u32 = ${ATTENTION_WG}u;
+`;
+    const p = await ctx.pipeline(header + code, "attention_rows", {}, `attention-hs${hs}`, [
+      "uniform",
+      "uniform",
+      "read",
+      "read",
+      "read",
+      "read",
+      "read_write",
+    ]);
+    return new AttentionKernel(ctx, hs, p);
+  }
+
+  /**
+   * Binds one layer's attention.
+   *
+   * @param s Head layout.
+   * @param run Run uniform.
+   * @param blocks Block table [n] vec4<u32>.
+   * @param q Queries [rows, NH HS].
+   * @param kCache Keys [capacity, NKV HS].
+   * @param vCache Values [capacity, NKV HS].
+   * @param o Output [rows, NH HS].
+   * @returns The dispatch; its grid takes the number of blocks, not rows.
+   */
+  bind(
+    s: AttentionShape,
+    run: GPUBuffer,
+    blocks: GPUBuffer,
+    q: GPUBuffer,
+    kCache: GPUBuffer,
+    vCache: GPUBuffer,
+    o: GPUBuffer,
+  ): Dispatch {
+    const words = new Uint32Array(4);
+    words[0] = s.nh;
+    words[1] = s.nkv;
+    new Float32Array(words.buffer)[2] = 1 / Math.sqrt(s.hs);
+    const params = this.#ctx.uniform(words, "attention-params");
+    return {
+      pipeline: this.#pipeline,
+      bindGroup: this.#ctx.bindGroup(
+        this.#pipeline,
+        [run, params, blocks, q, kCache, vCache, o],
+        "attention",
+      ),
+      grid: (nBlocks) => [nBlocks, s.nh, 1],
+    };
+  }
+}

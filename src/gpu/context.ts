@@ -1,0 +1,389 @@
+/**
+ * The WebGPU device and the few resource helpers every kernel family shares: buffers with the
+ * narrowest usage, uniform parameter blocks, compiled pipelines, and dispatches bound once.
+ *
+ * @module
+ */
+
+import { GpuError } from "./gpu_error.ts";
+
+/** The adapter limits the backend sizes itself by (requested at their real maxima). */
+export interface GpuLimits {
+  /** Largest storage-buffer binding in bytes (llvmpipe: 128 MiB). */
+  maxStorageBufferBindingSize: number;
+  /** Largest buffer in bytes. */
+  maxBufferSize: number;
+  /** Workgroup shared memory in bytes. */
+  maxComputeWorkgroupStorageSize: number;
+  /** Threads per workgroup. */
+  maxComputeInvocationsPerWorkgroup: number;
+  /** Workgroups per dispatch dimension. */
+  maxComputeWorkgroupsPerDimension: number;
+  /** Storage buffers one shader stage may bind. */
+  maxStorageBuffersPerShaderStage: number;
+}
+
+/** Options of {@link GpuContext.create}. */
+export interface GpuContextOptions {
+  /** Passed to `requestAdapter`; default "high-performance". */
+  powerPreference?: GPUPowerPreference;
+  /** Ask for `shader-f16` when the adapter has it (default true). */
+  allowF16?: boolean;
+}
+
+/** How a kernel binds each slot: a uniform block, a read-only or a read-write storage buffer. */
+export type BindingKind = "uniform" | "read" | "read_write";
+
+/** One compute dispatch with its pipeline and bind group made once; the grid depends on rows. */
+export interface Dispatch {
+  /** The compiled pipeline (owned by its kernel family, shared by many dispatches). */
+  readonly pipeline: GPUComputePipeline;
+  /** Bind group made at bind time and reused for every encode. */
+  readonly bindGroup: GPUBindGroup;
+  /** Workgroup counts for a pass over `rows` rows. */
+  grid(rows: number): [number, number, number];
+}
+
+/**
+ * Encodes a {@link Dispatch} into a compute pass.
+ *
+ * @param pass The open compute pass.
+ * @param op The dispatch.
+ * @param rows Rows of this pass (the same value written into the run uniform).
+ * @example Dispatching a bound op
+ * ```ts ignore
+ * encodeDispatch(pass, rmsnorm, rows);
+ * ```
+ */
+export function encodeDispatch(pass: GPUComputePassEncoder, op: Dispatch, rows: number): void {
+  const [x, y, z] = op.grid(rows);
+  if (x === 0 || y === 0 || z === 0) return;
+  pass.setPipeline(op.pipeline);
+  pass.setBindGroup(0, op.bindGroup);
+  pass.dispatchWorkgroups(x, y, z);
+}
+
+const LIMIT_NAMES: (keyof GpuLimits)[] = [
+  "maxStorageBufferBindingSize",
+  "maxBufferSize",
+  "maxComputeWorkgroupStorageSize",
+  "maxComputeInvocationsPerWorkgroup",
+  "maxComputeWorkgroupsPerDimension",
+  "maxStorageBuffersPerShaderStage",
+];
+
+/**
+ * A WebGPU device with the adapter's real limits, plus allocation bookkeeping (bytes held now and
+ * at peak) and a pool of readback buffers. Owns every buffer it creates: `destroy()` frees them.
+ *
+ * @example Opening the default adapter (skipped where there is none)
+ * ```ts
+ * import { GpuContext } from "./context.ts";
+ * if (await navigator.gpu?.requestAdapter()) {
+ *   const ctx = await GpuContext.create();
+ *   if (ctx.limits.maxStorageBufferBindingSize < 1 << 20) throw new Error("tiny limits");
+ *   ctx.destroy();
+ * }
+ * ```
+ */
+export class GpuContext {
+  /** The device. */
+  readonly device: GPUDevice;
+  /** Adapter description, e.g. "NVIDIA H100 80GB HBM3" or "llvmpipe (LLVM 15.0.6, 256 bits)". */
+  readonly description: string;
+  /** Limits granted (the adapter's maxima). */
+  readonly limits: GpuLimits;
+  /** Whether `shader-f16` was granted. */
+  readonly hasF16: boolean;
+  /** Whether `timestamp-query` was granted. */
+  readonly hasTimestamps: boolean;
+  #bytes = 0;
+  #peakBytes = 0;
+  #owned = new Set<GPUBuffer>();
+  #readback: GPUBuffer[] = [];
+  #lost: string | null = null;
+  #error: string | null = null;
+
+  private constructor(device: GPUDevice, description: string, limits: GpuLimits) {
+    this.device = device;
+    this.description = description;
+    this.limits = limits;
+    this.hasF16 = device.features.has("shader-f16");
+    this.hasTimestamps = device.features.has("timestamp-query");
+    device.lost.then((info) => {
+      this.#lost = `${info.reason}: ${info.message}`;
+    });
+    device.addEventListener("uncapturederror", (e) => {
+      this.#error ??= (e as GPUUncapturedErrorEvent).error.message;
+    });
+  }
+
+  /**
+   * Requests an adapter and a device with the adapter's maximum limits (the defaults are far
+   * smaller: 128 MiB bindings, 16 KiB of workgroup memory).
+   *
+   * @param options Adapter preference and feature choices.
+   * @returns The context.
+   * @throws {GpuError} code "no_adapter" when there is no WebGPU adapter.
+   */
+  static async create(options: GpuContextOptions = {}): Promise<GpuContext> {
+    const gpu = (globalThis.navigator as Navigator | undefined)?.gpu;
+    if (!gpu) {
+      throw new GpuError("no_adapter", "No WebGPU: navigator.gpu is undefined in this runtime");
+    }
+    const adapter = await gpu.requestAdapter({
+      powerPreference: options.powerPreference ?? "high-performance",
+    });
+    if (!adapter) {
+      throw new GpuError(
+        "no_adapter",
+        "No WebGPU adapter: navigator.gpu.requestAdapter() returned null; install a Vulkan driver (or Mesa llvmpipe)",
+      );
+    }
+    const requiredLimits: Record<string, number> = {};
+    const limits = {} as GpuLimits;
+    for (const name of LIMIT_NAMES) {
+      const v = adapter.limits[name] as number;
+      requiredLimits[name] = v;
+      limits[name] = v;
+    }
+    // A binding can never exceed the buffer size.
+    limits.maxStorageBufferBindingSize = Math.min(
+      limits.maxStorageBufferBindingSize,
+      limits.maxBufferSize,
+    );
+    const features: GPUFeatureName[] = [];
+    if (options.allowF16 !== false && adapter.features.has("shader-f16")) {
+      features.push("shader-f16");
+    }
+    if (adapter.features.has("timestamp-query")) features.push("timestamp-query");
+    const device = await adapter.requestDevice({ requiredFeatures: features, requiredLimits });
+    const info = adapter.info;
+    const description = info.description || `${info.vendor} ${info.device}`.trim();
+    return new GpuContext(device, description, limits);
+  }
+
+  /** Bytes of buffers held now. */
+  get allocatedBytes(): number {
+    return this.#bytes;
+  }
+
+  /** Most bytes held at once since creation (or the last {@link resetPeak}). */
+  get peakBytes(): number {
+    return this.#peakBytes;
+  }
+
+  /** Restarts peak tracking from the bytes held now. */
+  resetPeak(): void {
+    this.#peakBytes = this.#bytes;
+  }
+
+  /** Throws if the device was lost or rejected a command (a bug: nothing ran). */
+  checkAlive(): void {
+    if (this.#lost !== null) {
+      throw new GpuError(
+        "device_lost",
+        `The WebGPU device was lost (${this.#lost}); reload the model`,
+      );
+    }
+    if (this.#error !== null) {
+      throw new GpuError("validation", `The WebGPU device rejected a command: ${this.#error}`);
+    }
+  }
+
+  /**
+   * A buffer owned by this context.
+   *
+   * @param sizeBytes Size; rounded up to a multiple of 16.
+   * @param usage Usage flags.
+   * @param label Debug label.
+   * @returns The buffer.
+   * @throws {GpuError} code "limits" when larger than maxBufferSize.
+   */
+  buffer(sizeBytes: number, usage: GPUBufferUsageFlags, label: string): GPUBuffer {
+    const size = Math.max(16, Math.ceil(sizeBytes / 16) * 16);
+    if (size > this.limits.maxBufferSize) {
+      throw new GpuError(
+        "limits",
+        `Cannot allocate ${label}: ${size} bytes exceeds the adapter's maxBufferSize ${this.limits.maxBufferSize}; use fewer rows per pass or a smaller batch`,
+      );
+    }
+    const buf = this.device.createBuffer({ size, usage, label });
+    this.#owned.add(buf);
+    this.#bytes += size;
+    this.#peakBytes = Math.max(this.#peakBytes, this.#bytes);
+    return buf;
+  }
+
+  /**
+   * A storage buffer that kernels read and write, copyable both ways.
+   *
+   * @param sizeBytes Size in bytes.
+   * @param label Debug label.
+   * @returns The buffer.
+   */
+  storage(sizeBytes: number, label: string): GPUBuffer {
+    return this.buffer(
+      sizeBytes,
+      GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC,
+      label,
+    );
+  }
+
+  /**
+   * A uniform buffer holding `data`, written once.
+   *
+   * @param data 32-bit words (u32; write f32 fields through a shared ArrayBuffer view).
+   * @param label Debug label.
+   * @returns The buffer.
+   */
+  uniform(data: Uint32Array, label: string): GPUBuffer {
+    const buf = this.buffer(
+      data.byteLength,
+      GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+      label,
+    );
+    this.write(buf, 0, data);
+    return buf;
+  }
+
+  /**
+   * Queues a write of a typed array's bytes into a buffer (ordered before the next submit).
+   *
+   * @param buf Destination.
+   * @param offsetBytes Byte offset in the destination (multiple of 4).
+   * @param view The data.
+   */
+  write(buf: GPUBuffer, offsetBytes: number, view: ArrayBufferView): void {
+    this.device.queue.writeBuffer(
+      buf,
+      offsetBytes,
+      view.buffer as ArrayBuffer,
+      view.byteOffset,
+      view.byteLength,
+    );
+  }
+
+  /**
+   * Frees a buffer made by this context.
+   *
+   * @param buf The buffer.
+   */
+  release(buf: GPUBuffer): void {
+    if (!this.#owned.delete(buf)) return;
+    this.#bytes -= buf.size;
+    buf.destroy();
+  }
+
+  /**
+   * Compiles a compute pipeline, surfacing WGSL errors with the line.
+   *
+   * @param code WGSL source.
+   * @param entryPoint Entry point name.
+   * @param constants Pipeline-overridable constants.
+   * @param label Debug label.
+   * @param bindings Kind of each binding of group 0, in index order (an explicit layout, so a
+   *   binding the entry point happens not to use still belongs to it).
+   * @returns The pipeline.
+   * @throws {GpuError} code "shader" when the WGSL does not compile.
+   */
+  async pipeline(
+    code: string,
+    entryPoint: string,
+    constants: Record<string, number>,
+    label: string,
+    bindings: readonly BindingKind[],
+  ): Promise<GPUComputePipeline> {
+    const bindGroupLayout = this.device.createBindGroupLayout({
+      label,
+      entries: bindings.map((kind, binding) => ({
+        binding,
+        visibility: GPUShaderStage.COMPUTE,
+        buffer: {
+          type: kind === "uniform" ? "uniform" : kind === "read" ? "read-only-storage" : "storage",
+        },
+      })),
+    });
+    const layout = this.device.createPipelineLayout({ label, bindGroupLayouts: [bindGroupLayout] });
+    const module = this.device.createShaderModule({ code, label });
+    const info = await module.getCompilationInfo();
+    const errors = info.messages.filter((m) => m.type === "error");
+    if (errors.length > 0) {
+      const text = errors.map((m) => `${m.lineNum}:${m.linePos} ${m.message}`).join("; ");
+      throw new GpuError("shader", `Cannot compile ${label}: ${text}`);
+    }
+    try {
+      return await this.device.createComputePipelineAsync({
+        label,
+        layout,
+        compute: { module, entryPoint, constants },
+      });
+    } catch (cause) {
+      throw new GpuError("shader", `Cannot create pipeline ${label}: ${(cause as Error).message}`, {
+        cause,
+      });
+    }
+  }
+
+  /**
+   * A bind group over whole buffers, in binding order 0, 1, 2, ...
+   *
+   * @param pipeline The pipeline whose group 0 layout to use.
+   * @param buffers Buffers in WGSL binding order.
+   * @param label Debug label.
+   * @returns The bind group.
+   */
+  bindGroup(
+    pipeline: GPUComputePipeline,
+    buffers: readonly GPUBuffer[],
+    label: string,
+  ): GPUBindGroup {
+    return this.device.createBindGroup({
+      label,
+      layout: pipeline.getBindGroupLayout(0),
+      entries: buffers.map((buffer, binding) => ({ binding, resource: { buffer } })),
+    });
+  }
+
+  /**
+   * Copies `sizeBytes` from `src` at `offset` back to the host (through a pooled staging buffer).
+   *
+   * @param src Buffer with COPY_SRC usage.
+   * @param offset Byte offset (multiple of 4).
+   * @param sizeBytes Bytes (multiple of 4).
+   * @returns A fresh copy of the bytes.
+   */
+  async read(src: GPUBuffer, offset: number, sizeBytes: number): Promise<ArrayBuffer> {
+    this.checkAlive();
+    const staging = this.#takeReadback(sizeBytes);
+    const enc = this.device.createCommandEncoder();
+    enc.copyBufferToBuffer(src, offset, staging, 0, sizeBytes);
+    this.device.queue.submit([enc.finish()]);
+    try {
+      await staging.mapAsync(GPUMapMode.READ, 0, sizeBytes);
+    } catch (cause) {
+      this.release(staging);
+      this.checkAlive();
+      throw new GpuError("device_lost", `Cannot read back ${sizeBytes} bytes: ${cause}`, { cause });
+    }
+    const copy = staging.getMappedRange(0, sizeBytes).slice(0);
+    staging.unmap();
+    this.#readback.push(staging);
+    return copy;
+  }
+
+  #takeReadback(sizeBytes: number): GPUBuffer {
+    const i = this.#readback.findIndex((b) => b.size >= sizeBytes);
+    if (i >= 0) return this.#readback.splice(i, 1)[0];
+    return this.buffer(sizeBytes, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, "readback");
+  }
+
+  /** Frees every buffer and the device. */
+  destroy(): void {
+    for (const b of this.#owned) b.destroy();
+    this.#owned.clear();
+    this.#readback = [];
+    this.#bytes = 0;
+    this.device.destroy();
+  }
+}

@@ -1,0 +1,173 @@
+/**
+ * Tiled, register-blocked matrix product y = x · wᵀ (+ bias) (+ y) over a chunked weight.
+ *
+ * @module
+ */
+
+import code from "../../shaders/matmul.wgsl" with { type: "text" };
+import type { Dispatch, GpuContext } from "./context.ts";
+import type { GpuMatrix, WeightDType } from "./weights.ts";
+import { GpuError } from "./gpu_error.ts";
+
+/** Tile shape: a workgroup computes BM×BN outputs, each thread TM×TN of them, BK k per step. */
+export interface MatmulTiles {
+  /** Rows (M) per workgroup. */
+  bm: number;
+  /** Columns (N) per workgroup. */
+  bn: number;
+  /** K per shared-memory step. */
+  bk: number;
+  /** Rows per thread (multiple of 4). */
+  tm: number;
+  /** Columns per thread (multiple of 4). */
+  tn: number;
+}
+
+/** Small tiles: 64 threads, 8 KiB of workgroup memory; for software adapters and tiny models. */
+export const MATMUL_TILES_SMALL: MatmulTiles = { bm: 32, bn: 32, bk: 16, tm: 4, tn: 4 };
+/** Large tiles: 256 threads, 8×8 outputs each, 32 KiB of workgroup memory; for big GPUs. */
+export const MATMUL_TILES_LARGE: MatmulTiles = { bm: 128, bn: 128, bk: 32, tm: 8, tn: 8 };
+
+/** Matmul flags (see matmul.wgsl). */
+const FLAG_BIAS = 1;
+const FLAG_ACCUMULATE = 2;
+
+/** What one matmul reads and writes. */
+export interface MatmulArgs {
+  /** Run uniform (rows, x_row_offset). */
+  run: GPUBuffer;
+  /** Input [M, K] f32. */
+  x: GPUBuffer;
+  /** Weight [N, K], possibly chunked by rows. */
+  w: GpuMatrix;
+  /** Output [M, ldY] f32. */
+  y: GPUBuffer;
+  /** Output row stride; default N. */
+  ldY?: number;
+  /** Bias [N] f32, or undefined. */
+  bias?: GPUBuffer;
+  /** Add into y (a residual connection). */
+  accumulate?: boolean;
+}
+
+/**
+ * The matmul kernel family: one pipeline per (weight dtype, tile shape).
+ *
+ * @example
+ * ```ts ignore
+ * const mm = await MatmulKernel.create(ctx, "f32", MATMUL_TILES_SMALL);
+ * const ops = mm.bind({ run, x, w, y });
+ * ```
+ */
+export class MatmulKernel {
+  /** The tile shape compiled in. */
+  readonly tiles: MatmulTiles;
+  /** The weight element type compiled in. */
+  readonly dtype: WeightDType;
+  readonly #ctx: GpuContext;
+  readonly #pipeline: GPUComputePipeline;
+  readonly #dummy: GPUBuffer;
+
+  private constructor(
+    ctx: GpuContext,
+    dtype: WeightDType,
+    tiles: MatmulTiles,
+    p: GPUComputePipeline,
+  ) {
+    this.#ctx = ctx;
+    this.dtype = dtype;
+    this.tiles = tiles;
+    this.#pipeline = p;
+    this.#dummy = ctx.storage(16, "matmul-no-bias");
+  }
+
+  /**
+   * Compiles the kernel.
+   *
+   * @param ctx The context.
+   * @param dtype Weight element type ("f16" needs `shader-f16`).
+   * @param tiles Tile shape.
+   * @returns The kernel.
+   * @throws {GpuError} When the tiles do not fit the device or f16 is unavailable.
+   */
+  static async create(
+    ctx: GpuContext,
+    dtype: WeightDType,
+    tiles: MatmulTiles,
+  ): Promise<MatmulKernel> {
+    const { bm, bn, bk, tm, tn } = tiles;
+    const threads = (bm / tm) * (bn / tn);
+    const shared = 4 * bk * (bm + bn);
+    if (
+      tm % 4 !== 0 || tn % 4 !== 0 || bk % 4 !== 0 || bm % tm !== 0 || bn % tn !== 0 ||
+      threads > ctx.limits.maxComputeInvocationsPerWorkgroup ||
+      shared > ctx.limits.maxComputeWorkgroupStorageSize
+    ) {
+      throw new GpuError(
+        "limits",
+        `Matmul tiles ${
+          JSON.stringify(tiles)
+        } do not fit this device (${threads} threads, ${shared} bytes of workgroup memory); pick smaller tiles`,
+      );
+    }
+    if (dtype === "f16" && !ctx.hasF16) {
+      throw new GpuError(
+        "limits",
+        "f16 weights need the shader-f16 feature, which this adapter lacks",
+      );
+    }
+    const header = `${dtype === "f16" ? "enable f16;\n" : ""}alias WT = ${dtype};
+const BM_M: u32 = ${bm}u;
+const BM_N: u32 = ${bn}u;
+const BK: u32 = ${bk}u;
+const TM: u32 = ${tm}u;
+const TN: u32 = ${tn}u;
+`;
+    const p = await ctx.pipeline(header + code, "matmul_tiled", {}, `matmul-${dtype}-${bm}x${bn}`, [
+      "uniform",
+      "uniform",
+      "read",
+      "read",
+      "read",
+      "read_write",
+    ]);
+    return new MatmulKernel(ctx, dtype, tiles, p);
+  }
+
+  /**
+   * Binds one matmul: one dispatch per weight chunk (columns [rowStart, rowStart + rows) of y).
+   *
+   * @param a Buffers and layout.
+   * @returns The dispatches, encoded in order.
+   * @throws {GpuError} When K is not a multiple of 4 or the dtype differs from the kernel's.
+   */
+  bind(a: MatmulArgs): Dispatch[] {
+    const { w } = a;
+    if (w.cols % 4 !== 0) {
+      throw new GpuError("shape", `Matmul needs K to be a multiple of 4, got K = ${w.cols}`);
+    }
+    if (w.dtype !== this.dtype) {
+      throw new GpuError("shape", `Matmul kernel is ${this.dtype} but the weight is ${w.dtype}`);
+    }
+    const ldY = a.ldY ?? w.rows;
+    const flags = (a.bias ? FLAG_BIAS : 0) | (a.accumulate ? FLAG_ACCUMULATE : 0);
+    const { bm, bn } = this.tiles;
+    return w.chunks.map((chunk) => {
+      const params = this.#ctx.uniform(
+        new Uint32Array([chunk.rows, w.cols, ldY, chunk.rowStart, chunk.rowStart, flags, 0, 0]),
+        "matmul-params",
+      );
+      const bindGroup = this.#ctx.bindGroup(
+        this.#pipeline,
+        [a.run, params, a.x, chunk.buffer, a.bias ?? this.#dummy, a.y],
+        "matmul",
+      );
+      const nGroups = Math.ceil(chunk.rows / bn);
+      return {
+        pipeline: this.#pipeline,
+        bindGroup,
+        grid: (rows: number): [number, number, number] => [nGroups, Math.ceil(rows / bm), 1],
+      };
+    });
+  }
+}

@@ -1,0 +1,1106 @@
+/**
+ * The WebGPU implementation of {@link Model}: a deterministic, batch-invariant WGSL forward over
+ * packed token rows, the proof forward (final hidden states, next-token log-probs, EOS
+ * probabilities, optional GPU sketches) and KV-cached generation sessions with prompt sharing.
+ *
+ * Legend: B batch rows, T positions, C hidden, V vocabulary, L layers, NH query heads, NKV KV
+ * heads, HS head size, FF MLP width, R rows per pass.
+ *
+ * Every token of every sequence is one row; a pass runs up to R rows through all layers, and
+ * attention reads keys from a KV cache (rows written by earlier passes included). Because every
+ * kernel computes a row from that row alone (matmul: one fma chain over K per output; attention:
+ * fixed key tiles), a sequence's bits are independent of what it is batched with, of how rows
+ * are split into passes, and of whether it is run by the proof forward or by prefill + decode.
+ *
+ * @module
+ */
+
+import type { Checkpoint } from "../model/checkpoint.ts";
+import type { ModelConfig } from "../model/config.ts";
+import { ModelError } from "../model/errors.ts";
+import type {
+  GenerationSession,
+  Model,
+  ProofForwardOptions,
+  ProofForwardResult,
+} from "../model/model.ts";
+import { ropeInverseFrequencies, ropeTable } from "../model/rope.ts";
+import { type AttentionBlock, attentionBlocks, AttentionKernel } from "./attention.ts";
+import { type Dispatch, encodeDispatch, GpuContext } from "./context.ts";
+import { EmbeddingKernel } from "./embedding.ts";
+import { GpuError } from "./gpu_error.ts";
+import { LOGPROB_NONE, LogprobKernel } from "./logprob.ts";
+import {
+  MATMUL_TILES_LARGE,
+  MATMUL_TILES_SMALL,
+  MatmulKernel,
+  type MatmulTiles,
+} from "./matmul.ts";
+import { MlpKernel } from "./mlp.ts";
+import { GpuProfiler } from "./profiler.ts";
+import { RmsNormKernel } from "./rmsnorm.ts";
+import { RopeKernel } from "./rope.ts";
+import { SketchKernel } from "./sketch.ts";
+import { allocMatrix, type GpuMatrix, type WeightDType, writeRows } from "./weights.ts";
+
+/** Options of {@link WebGpuModel.load}. */
+export interface WebGpuModelOptions {
+  /** A context to use (borrowed: not destroyed by dispose); default: a new one, owned. */
+  context?: GpuContext;
+  /** Weights on the GPU: "f32" (default, any adapter) or "f16" (needs `shader-f16`). */
+  precision?: WeightDType;
+  /** R: rows per pass; default min(4096, what the binding limit allows). */
+  maxRowsPerPass?: number;
+  /** KV rows of the proof forward's cache (longest sequence it accepts); default min(maxPos, 16384). */
+  proofCapacityTokens?: number;
+  /** Matmul tiles; default large tiles where the device allows them, else small. */
+  tiles?: MatmulTiles;
+  /** Logits rows per lm_head block; default what fits min(binding limit, 1 GiB). */
+  maxLogitsRows?: number;
+  /** Time every dispatch with timestamp queries (slower; see {@link WebGpuModel.profile}). */
+  profile?: boolean;
+}
+
+/** Extra proof-forward options of the WebGPU model. */
+export interface WebGpuProofForwardOptions extends ProofForwardOptions {
+  /** Compute GRAIL sketches of every position on the GPU with these coefficients. */
+  sketchCoefficients?: Int8Array;
+}
+
+/** Proof-forward result with the optional GPU sketches. */
+export interface WebGpuProofForwardResult extends ProofForwardResult {
+  /** [T] sketch of each position's hidden state, when coefficients were given. */
+  sketches?: Uint32Array;
+}
+
+interface Kernels {
+  matmul: MatmulKernel;
+  norm: RmsNormKernel;
+  rope: RopeKernel;
+  attention: AttentionKernel;
+  embedding: EmbeddingKernel;
+  mlp: MlpKernel;
+  logprob: LogprobKernel;
+  sketch: SketchKernel;
+}
+
+interface LayerOps {
+  inNorm: Dispatch;
+  qkv: Dispatch[];
+  o: Dispatch[];
+  postNorm: Dispatch;
+  gateUp: Dispatch[];
+  mlp: Dispatch;
+  down: Dispatch[];
+}
+
+interface KvCache {
+  capacity: number;
+  /** K and V of every layer. */
+  layers: GPUBuffer[];
+  /** One row-block of a layer, for copies between rows of a cache. */
+  scratch: GPUBuffer;
+  rope: Dispatch[];
+  attention: Dispatch[];
+}
+
+interface Activations {
+  run: GPUBuffer;
+  rowsMeta: GPUBuffer;
+  blocks: GPUBuffer;
+  x: GPUBuffer;
+  hn: GPUBuffer;
+  qkv: GPUBuffer;
+  q: GPUBuffer;
+  att: GPUBuffer;
+  gu: GPUBuffer;
+  hff: GPUBuffer;
+  fin: GPUBuffer;
+  last: GPUBuffer;
+  logits: GPUBuffer;
+  targets: GPUBuffer;
+  lpOut: GPUBuffer;
+  coeffs: GPUBuffer;
+  sketchOut: GPUBuffer;
+}
+
+const NONE = LOGPROB_NONE;
+
+/** Records dispatches into one compute pass, or one pass per dispatch when profiling. */
+class PassRecorder {
+  #enc: GPUCommandEncoder;
+  #prof: GpuProfiler | null;
+  #pass: GPUComputePassEncoder | null = null;
+
+  constructor(enc: GPUCommandEncoder, prof: GpuProfiler | null) {
+    this.#enc = enc;
+    this.#prof = prof;
+  }
+
+  run(ops: Dispatch | readonly Dispatch[], n: number, label: string): void {
+    const list = Array.isArray(ops) ? ops : [ops as Dispatch];
+    if (this.#prof) {
+      this.end();
+      const pass = this.#enc.beginComputePass({ timestampWrites: this.#prof.next(label) });
+      for (const op of list) encodeDispatch(pass, op, n);
+      pass.end();
+      return;
+    }
+    this.#pass ??= this.#enc.beginComputePass();
+    for (const op of list) encodeDispatch(this.#pass, op, n);
+  }
+
+  end(): void {
+    this.#pass?.end();
+    this.#pass = null;
+  }
+}
+
+/** Row metadata: token, position, KV row, KV row of position 0 of its sequence. */
+interface RowSpec {
+  token: number;
+  pos: number;
+  kvRow: number;
+  kvBase: number;
+}
+
+function packRows(rows: readonly RowSpec[]): { meta: Uint32Array; blocks: Uint32Array } {
+  const meta = new Uint32Array(rows.length * 4);
+  const runs: AttentionBlock[] = [];
+  for (let i = 0; i < rows.length; i++) {
+    const r = rows[i];
+    meta.set([r.token, r.pos, r.kvRow, r.kvBase], 4 * i);
+    const prev = runs[runs.length - 1];
+    if (
+      prev && prev.kvBase === r.kvBase && prev.firstPos + prev.count === r.pos &&
+      prev.firstRow + prev.count === i
+    ) {
+      prev.count++;
+    } else {
+      runs.push({ firstRow: i, count: 1, kvBase: r.kvBase, firstPos: r.pos });
+    }
+  }
+  return { meta, blocks: attentionBlocks(runs) };
+}
+
+/**
+ * A causal LM on WebGPU.
+ *
+ * @example Proof forward of a tiny model (skipped where there is no adapter)
+ * ```ts
+ * import { makeTinyModel } from "../model/tiny.ts";
+ * import { openCheckpoint } from "../model/checkpoint.ts";
+ * import { WebGpuModel } from "./webgpu_model.ts";
+ * if (await navigator.gpu?.requestAdapter()) {
+ *   const dir = await Deno.makeTempDir();
+ *   await makeTinyModel(dir, { architecture: "qwen3", seed: 1 });
+ *   const ckpt = await openCheckpoint(dir);
+ *   const model = await WebGpuModel.load(ckpt);
+ *   ckpt.close();
+ *   const [r] = await model.proofForward([[1, 2, 3]]);
+ *   model.dispose();
+ *   await Deno.remove(dir, { recursive: true });
+ *   if (r.hidden.length !== 3 * model.hiddenSize || r.nextTokenLogprobs.length !== 2) throw new Error();
+ * }
+ * ```
+ */
+export class WebGpuModel implements Model {
+  /** The checkpoint's config. */
+  readonly config: ModelConfig;
+  /** C. */
+  readonly hiddenSize: number;
+  /** V. */
+  readonly vocabSize: number;
+  /** Always "webgpu". */
+  readonly backend: "webgpu" = "webgpu";
+  /** The device context. */
+  readonly context: GpuContext;
+  /** Weight precision on the GPU. */
+  readonly precision: WeightDType;
+  /** R: rows per pass. */
+  readonly maxRowsPerPass: number;
+  /** Rows per lm_head block. */
+  readonly maxLogitsRows: number;
+  /** KV rows of the proof forward's cache. */
+  readonly proofCapacityTokens: number;
+  readonly #ownsContext: boolean;
+  readonly #k: Kernels;
+  readonly #act: Activations;
+  readonly #layerOps: LayerOps[];
+  readonly #embed: Dispatch[];
+  readonly #finalNorm: Dispatch;
+  readonly #lmFromFin: Dispatch[];
+  readonly #lmFromLast: Dispatch[];
+  readonly #logprob: Dispatch;
+  readonly #layerBuffers: { qkvBias: GPUBuffer; qNorm: GPUBuffer; kNorm: GPUBuffer }[];
+  readonly #cosSin: { cos: GPUBuffer; sin: GPUBuffer; positions: number };
+  readonly #prof: GpuProfiler | null;
+  #proofKv: KvCache | null = null;
+  #sketchOps = new Map<number, Dispatch>();
+  #disposed = false;
+  #sessions = new Set<WebGpuGenerationSession>();
+  #queue: Promise<unknown> = Promise.resolve();
+
+  private constructor(
+    ctx: GpuContext,
+    ownsContext: boolean,
+    config: ModelConfig,
+    precision: WeightDType,
+    kernels: Kernels,
+    w: {
+      embed: GpuMatrix;
+      lmHead: GpuMatrix;
+      finalNorm: GPUBuffer;
+      layers: {
+        inNorm: GPUBuffer;
+        qkv: GpuMatrix;
+        qkvBias: GPUBuffer | undefined;
+        qNorm: GPUBuffer | undefined;
+        kNorm: GPUBuffer | undefined;
+        o: GpuMatrix;
+        oBias: GPUBuffer | undefined;
+        postNorm: GPUBuffer;
+        gateUp: GpuMatrix;
+        down: GpuMatrix;
+      }[];
+    },
+    sizes: { rows: number; logitsRows: number; proofCapacity: number },
+    profile: boolean,
+  ) {
+    this.context = ctx;
+    this.#ownsContext = ownsContext;
+    this.config = config;
+    this.hiddenSize = config.hiddenSize;
+    this.vocabSize = config.vocabSize;
+    this.precision = precision;
+    this.#k = kernels;
+    this.maxRowsPerPass = sizes.rows;
+    this.maxLogitsRows = sizes.logitsRows;
+    this.proofCapacityTokens = sizes.proofCapacity;
+    this.#prof = profile && ctx.hasTimestamps ? new GpuProfiler(ctx) : null;
+    const { hiddenSize: C, intermediateSize: FF, numHeads: NH, numKvHeads: NKV, headDim: HS } =
+      config;
+    const R = sizes.rows;
+    const QKVW = (NH + 2 * NKV) * HS;
+    const f = 4;
+    this.#act = {
+      run: ctx.uniform(new Uint32Array(4), "run"),
+      rowsMeta: ctx.storage(R * 16, "rows-meta"),
+      blocks: ctx.storage(R * 16, "attention-blocks"),
+      x: ctx.storage(R * C * f, "x"),
+      hn: ctx.storage(R * C * f, "hn"),
+      qkv: ctx.storage(R * QKVW * f, "qkv"),
+      q: ctx.storage(R * NH * HS * f, "q"),
+      att: ctx.storage(R * NH * HS * f, "att"),
+      gu: ctx.storage(R * 2 * FF * f, "gate-up"),
+      hff: ctx.storage(R * FF * f, "mlp-h"),
+      fin: ctx.storage(R * C * f, "final-hidden"),
+      last: ctx.storage(R * C * f, "last-hidden"),
+      logits: ctx.storage(sizes.logitsRows * config.vocabSize * f, "logits"),
+      targets: ctx.storage(R * 8, "targets"),
+      lpOut: ctx.storage(R * 8, "logprob-out"),
+      coeffs: ctx.storage(32 * 4, "sketch-coeffs"),
+      sketchOut: ctx.storage(R * 4, "sketch-out"),
+    };
+    const a = this.#act;
+    const k = kernels;
+    const eps = config.rmsNormEps;
+    this.#embed = k.embedding.bind(a.run, a.rowsMeta, w.embed, a.x);
+    this.#layerBuffers = [];
+    const dummy = ctx.storage(16, "unused");
+    this.#layerOps = w.layers.map((l) => {
+      this.#layerBuffers.push({
+        qkvBias: l.qkvBias ?? dummy,
+        qNorm: l.qNorm ?? dummy,
+        kNorm: l.kNorm ?? dummy,
+      });
+      return {
+        inNorm: k.norm.bind(a.run, a.x, l.inNorm, a.hn, C, eps),
+        qkv: k.matmul.bind({ run: a.run, x: a.hn, w: l.qkv, y: a.qkv, bias: l.qkvBias }),
+        o: k.matmul.bind({ run: a.run, x: a.att, w: l.o, y: a.x, bias: l.oBias, accumulate: true }),
+        postNorm: k.norm.bind(a.run, a.x, l.postNorm, a.hn, C, eps),
+        gateUp: k.matmul.bind({ run: a.run, x: a.hn, w: l.gateUp, y: a.gu }),
+        mlp: k.mlp.bind(a.run, a.gu, a.hff, FF),
+        down: k.matmul.bind({ run: a.run, x: a.hff, w: l.down, y: a.x, accumulate: true }),
+      };
+    });
+    this.#finalNorm = k.norm.bind(a.run, a.x, w.finalNorm, a.fin, C, eps);
+    this.#lmFromFin = k.matmul.bind({ run: a.run, x: a.fin, w: w.lmHead, y: a.logits });
+    this.#lmFromLast = k.matmul.bind({ run: a.run, x: a.last, w: w.lmHead, y: a.logits });
+    this.#logprob = k.logprob.bind(a.run, a.logits, a.targets, a.lpOut, config.vocabSize);
+    // RoPE tables for every position the model may see, shared by all caches.
+    const positions = config.maxPositionEmbeddings;
+    const table = ropeTable(ropeInverseFrequencies(config), positions);
+    const cos = ctx.storage(table.cos.byteLength, "rope-cos");
+    const sin = ctx.storage(table.sin.byteLength, "rope-sin");
+    ctx.write(cos, 0, table.cos);
+    ctx.write(sin, 0, table.sin);
+    this.#cosSin = { cos, sin, positions };
+  }
+
+  /**
+   * Uploads a checkpoint tensor by tensor (each read, converted and written before the next is
+   * read, so the checkpoint is never held twice) and compiles the kernels.
+   *
+   * @param ckpt An open checkpoint (the caller closes it).
+   * @param options Precision, pass sizes, context.
+   * @returns The model.
+   * @throws {GpuError} No adapter, f16 requested without `shader-f16`, a shape the kernels
+   *   cannot run.
+   */
+  static async load(ckpt: Checkpoint, options: WebGpuModelOptions = {}): Promise<WebGpuModel> {
+    const ctx = options.context ?? await GpuContext.create();
+    const owns = options.context === undefined;
+    try {
+      return await WebGpuModel.#load(ctx, owns, ckpt, options);
+    } catch (e) {
+      if (owns) ctx.destroy();
+      throw e;
+    }
+  }
+
+  static async #load(
+    ctx: GpuContext,
+    owns: boolean,
+    ckpt: Checkpoint,
+    options: WebGpuModelOptions,
+  ): Promise<WebGpuModel> {
+    const config = ckpt.config;
+    const precision = options.precision ?? "f32";
+    if (precision === "f16" && !ctx.hasF16) {
+      throw new GpuError(
+        "limits",
+        `Cannot load ${ckpt.dir} in f16: adapter ${ctx.description} lacks shader-f16; use precision "f32"`,
+      );
+    }
+    const { hiddenSize: C, intermediateSize: FF, numHeads: NH, numKvHeads: NKV, headDim: HS } =
+      config;
+    const V = config.vocabSize;
+    const lim = ctx.limits;
+    const widest = 4 * Math.max(2 * FF, (NH + 2 * NKV) * HS, C);
+    const rowsCap = Math.min(
+      Math.floor(lim.maxStorageBufferBindingSize / widest),
+      lim.maxComputeWorkgroupsPerDimension,
+    );
+    const rows = Math.min(options.maxRowsPerPass ?? 4096, rowsCap);
+    if (!Number.isInteger(rows) || rows < 1) {
+      throw new RangeError(
+        `Invalid maxRowsPerPass: got ${options.maxRowsPerPass}, expected a positive integer (at most ${rowsCap} here)`,
+      );
+    }
+    const logitsRows = Math.max(
+      1,
+      Math.min(
+        options.maxLogitsRows ?? rows,
+        rows,
+        Math.floor(Math.min(lim.maxStorageBufferBindingSize, 1 << 30) / (4 * V)),
+      ),
+    );
+    const proofCapacity = options.proofCapacityTokens ??
+      Math.min(config.maxPositionEmbeddings, 16384);
+    const tiles = options.tiles ??
+      (lim.maxComputeWorkgroupStorageSize >= 4 * MATMUL_TILES_LARGE.bk *
+              (MATMUL_TILES_LARGE.bm + MATMUL_TILES_LARGE.bn) &&
+          lim.maxComputeInvocationsPerWorkgroup >= 256 &&
+          !/llvmpipe|swiftshader/i.test(ctx.description)
+        ? MATMUL_TILES_LARGE
+        : MATMUL_TILES_SMALL);
+    const [matmul, norm, rope, attention, embedding, mlp, logprob, sketch] = await Promise.all([
+      MatmulKernel.create(ctx, precision, tiles),
+      RmsNormKernel.create(ctx),
+      RopeKernel.create(ctx),
+      AttentionKernel.create(ctx, HS),
+      EmbeddingKernel.create(ctx, precision),
+      MlpKernel.create(ctx),
+      LogprobKernel.create(ctx),
+      SketchKernel.create(ctx),
+    ]);
+    const vector = async (name: string): Promise<GPUBuffer> => {
+      const data = await ckpt.readF32(name);
+      const buf = ctx.storage(data.byteLength, name);
+      ctx.write(buf, 0, data);
+      return buf;
+    };
+    const matrix = async (rowsN: number, cols: number, names: string[], label: string) => {
+      const m = allocMatrix(ctx, rowsN, cols, precision, label);
+      let at = 0;
+      for (const name of names) {
+        const data = await ckpt.readF32(name);
+        writeRows(ctx, m, at, data);
+        at += data.length / cols;
+      }
+      return m;
+    };
+    const concatVectors = async (names: string[], label: string): Promise<GPUBuffer> => {
+      const parts = [];
+      for (const n of names) parts.push(await ckpt.readF32(n));
+      const total = parts.reduce((s, p) => s + p.length, 0);
+      const buf = ctx.storage(total * 4, label);
+      let at = 0;
+      for (const p of parts) {
+        ctx.write(buf, at * 4, p);
+        at += p.length;
+      }
+      return buf;
+    };
+    const embed = await matrix(V, C, ["model.embed_tokens.weight"], "embed_tokens");
+    const lmHead = config.tieWordEmbeddings
+      ? embed
+      : await matrix(V, C, ["lm_head.weight"], "lm_head");
+    const layers = [];
+    for (let l = 0; l < config.numLayers; l++) {
+      const p = `model.layers.${l}`;
+      const at = `${p}.self_attn`;
+      layers.push({
+        inNorm: await vector(`${p}.input_layernorm.weight`),
+        qkv: await matrix(
+          (NH + 2 * NKV) * HS,
+          C,
+          [`${at}.q_proj.weight`, `${at}.k_proj.weight`, `${at}.v_proj.weight`],
+          `${at}.qkv`,
+        ),
+        qkvBias: config.attentionBias
+          ? await concatVectors(
+            [`${at}.q_proj.bias`, `${at}.k_proj.bias`, `${at}.v_proj.bias`],
+            `${at}.qkv_bias`,
+          )
+          : undefined,
+        qNorm: config.qkNorm ? await vector(`${at}.q_norm.weight`) : undefined,
+        kNorm: config.qkNorm ? await vector(`${at}.k_norm.weight`) : undefined,
+        o: await matrix(C, NH * HS, [`${at}.o_proj.weight`], `${at}.o_proj`),
+        oBias: config.outputBias ? await vector(`${at}.o_proj.bias`) : undefined,
+        postNorm: await vector(`${p}.post_attention_layernorm.weight`),
+        gateUp: await matrix(
+          2 * FF,
+          C,
+          [`${p}.mlp.gate_proj.weight`, `${p}.mlp.up_proj.weight`],
+          `${p}.mlp.gate_up`,
+        ),
+        down: await matrix(C, FF, [`${p}.mlp.down_proj.weight`], `${p}.mlp.down_proj`),
+      });
+    }
+    const finalNorm = await vector("model.norm.weight");
+    await ctx.device.queue.onSubmittedWorkDone();
+    return new WebGpuModel(
+      ctx,
+      owns,
+      config,
+      precision,
+      { matmul, norm, rope, attention, embedding, mlp, logprob, sketch },
+      { embed, lmHead, finalNorm, layers },
+      { rows, logitsRows, proofCapacity },
+      options.profile === true,
+    );
+  }
+
+  /** GPU nanoseconds per kernel family since the last reset (profile mode only). */
+  profile(): Map<string, number> {
+    return this.#prof?.totals() ?? new Map();
+  }
+
+  /** Clears the profile totals. */
+  resetProfile(): void {
+    this.#prof?.reset();
+  }
+
+  /**
+   * Runs `fn` after every earlier call has finished: the activation buffers are shared, so GPU
+   * work of concurrent calls must not interleave.
+   *
+   * @param fn The work.
+   * @returns Its result.
+   */
+  exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.#queue.then(fn, fn);
+    this.#queue = next.catch(() => undefined);
+    return next;
+  }
+
+  #check(): void {
+    if (this.#disposed) {
+      throw new ModelError("disposed", "Cannot use the WebGPU model: it was disposed");
+    }
+    this.context.checkAlive();
+  }
+
+  #checkToken(token: number, where: string): void {
+    if (!Number.isInteger(token) || token < 0 || token >= this.vocabSize) {
+      throw new ModelError(
+        "bad_token",
+        `Invalid token ${token} at ${where}: expected an integer in [0, ${this.vocabSize})`,
+      );
+    }
+  }
+
+  /** Allocates a KV cache of `capacity` rows and binds its rope and attention dispatches. */
+  #kvCache(capacity: number, label: string, rowsPerSlot = 1): KvCache {
+    const { numKvHeads: NKV, headDim: HS, numHeads: NH, numLayers: L } = this.config;
+    const ctx = this.context;
+    const rowBytes = NKV * HS * 4;
+    if (capacity * rowBytes > ctx.limits.maxStorageBufferBindingSize) {
+      throw new GpuError(
+        "limits",
+        `Cannot allocate a ${label} KV cache of ${capacity} rows: one layer needs ${
+          capacity * rowBytes
+        } bytes, over the binding limit ${ctx.limits.maxStorageBufferBindingSize}; use fewer positions`,
+      );
+    }
+    const a = this.#act;
+    const shape = { nh: NH, nkv: NKV, hs: HS };
+    const buffers: GPUBuffer[] = [];
+    const rope: Dispatch[] = [];
+    const attention: Dispatch[] = [];
+    for (let l = 0; l < L; l++) {
+      const k = ctx.storage(capacity * rowBytes, `${label}-k${l}`);
+      const v = ctx.storage(capacity * rowBytes, `${label}-v${l}`);
+      buffers.push(k, v);
+      const lb = this.#layerBuffers[l];
+      rope.push(this.#k.rope.bind(
+        { ...shape, qkNorm: this.config.qkNorm, eps: this.config.rmsNormEps },
+        {
+          run: a.run,
+          qkv: a.qkv,
+          rowsMeta: a.rowsMeta,
+          cos: this.#cosSin.cos,
+          sin: this.#cosSin.sin,
+          qNorm: lb.qNorm,
+          kNorm: lb.kNorm,
+          q: a.q,
+          kCache: k,
+          vCache: v,
+        },
+      ));
+      attention.push(this.#k.attention.bind(shape, a.run, a.blocks, a.q, k, v, a.att));
+    }
+    const scratch = ctx.storage(rowsPerSlot * rowBytes, `${label}-scratch`);
+    return { capacity, layers: buffers, scratch, rope, attention };
+  }
+
+  /** Frees a KV cache. */
+  releaseKv(kv: KvCache): void {
+    for (const b of kv.layers) this.context.release(b);
+    this.context.release(kv.scratch);
+    kv.layers.length = 0;
+  }
+
+  #setRun(rows: number, xRowOffset: number): void {
+    this.context.write(this.#act.run, 0, new Uint32Array([rows, xRowOffset, 0, 0]));
+  }
+
+  async #submit(enc: GPUCommandEncoder): Promise<void> {
+    this.context.device.queue.submit([enc.finish()]);
+    if (this.#prof) await this.#prof.flush();
+  }
+
+  /**
+   * Runs up to R rows through embedding, all layers and the final norm; `fin` then holds their
+   * final hidden states. `extra` may encode more work into the same command buffer.
+   */
+  async #forward(
+    kv: KvCache,
+    rows: readonly RowSpec[],
+    extra?: (enc: GPUCommandEncoder) => void,
+  ): Promise<void> {
+    const n = rows.length;
+    for (const r of rows) {
+      if (r.pos >= this.#cosSin.positions) {
+        throw new ModelError(
+          "bad_input",
+          `Position ${r.pos} is beyond the model's ${this.#cosSin.positions} positions (max_position_embeddings)`,
+        );
+      }
+      if (r.kvRow >= kv.capacity) {
+        throw new ModelError(
+          "cache_full",
+          `KV row ${r.kvRow} is beyond the cache's ${kv.capacity} rows`,
+        );
+      }
+    }
+    const { meta, blocks } = packRows(rows);
+    this.context.write(this.#act.rowsMeta, 0, meta);
+    this.context.write(this.#act.blocks, 0, blocks);
+    this.#setRun(n, 0);
+    const nBlocks = blocks.length / 4;
+    const enc = this.context.device.createCommandEncoder();
+    const rec = new PassRecorder(enc, this.#prof);
+    rec.run(this.#embed, n, "embedding");
+    for (let l = 0; l < this.#layerOps.length; l++) {
+      const op = this.#layerOps[l];
+      rec.run(op.inNorm, n, "rmsnorm");
+      rec.run(op.qkv, n, "matmul_qkv");
+      rec.run(kv.rope[l], n, "rope");
+      rec.run(kv.attention[l], nBlocks, "attention");
+      rec.run(op.o, n, "matmul_o");
+      rec.run(op.postNorm, n, "rmsnorm");
+      rec.run(op.gateUp, n, "matmul_gate_up");
+      rec.run(op.mlp, n, "swiglu");
+      rec.run(op.down, n, "matmul_down");
+    }
+    rec.run(this.#finalNorm, n, "rmsnorm");
+    rec.end();
+    extra?.(enc);
+    await this.#submit(enc);
+  }
+
+  /**
+   * lm_head + log-softmax for rows [0, n) of `fin` with the targets already written; results
+   * land in lpOut[0..n).
+   */
+  async #logprobs(n: number): Promise<void> {
+    for (let b0 = 0; b0 < n; b0 += this.maxLogitsRows) {
+      const nb = Math.min(this.maxLogitsRows, n - b0);
+      this.#setRun(nb, b0);
+      const enc = this.context.device.createCommandEncoder();
+      const rec = new PassRecorder(enc, this.#prof);
+      rec.run(this.#lmFromFin, nb, "matmul_lm_head");
+      rec.run(this.#logprob, nb, "logprob");
+      rec.end();
+      await this.#submit(enc);
+    }
+  }
+
+  /** Full logits [n, V] of rows [0, n) of `last`. */
+  async lastLogits(n: number): Promise<Float32Array> {
+    const V = this.vocabSize;
+    const out = new Float32Array(n * V);
+    for (let b0 = 0; b0 < n; b0 += this.maxLogitsRows) {
+      const nb = Math.min(this.maxLogitsRows, n - b0);
+      this.#setRun(nb, b0);
+      const enc = this.context.device.createCommandEncoder();
+      const rec = new PassRecorder(enc, this.#prof);
+      rec.run(this.#lmFromLast, nb, "matmul_lm_head");
+      rec.end();
+      await this.#submit(enc);
+      out.set(new Float32Array(await this.context.read(this.#act.logits, 0, nb * V * 4)), b0 * V);
+    }
+    return out;
+  }
+
+  /** Hidden states [n, C] of rows [0, n) of `last`. */
+  async lastHidden(n: number): Promise<Float32Array> {
+    const C = this.hiddenSize;
+    return new Float32Array(await this.context.read(this.#act.last, 0, n * C * 4));
+  }
+
+  /**
+   * Copies rows of `fin` into rows of `last` (the rows whose logits a session returns).
+   *
+   * @param enc Encoder.
+   * @param pairs (fin row, last row) pairs.
+   */
+  copyToLast(enc: GPUCommandEncoder, pairs: readonly [number, number][]): void {
+    const bytes = this.hiddenSize * 4;
+    for (const [from, to] of pairs) {
+      enc.copyBufferToBuffer(this.#act.fin, from * bytes, this.#act.last, to * bytes, bytes);
+    }
+  }
+
+  /**
+   * Runs rows through the model (a session's prefill or step), then copies final-hidden rows.
+   *
+   * @param kv The session's cache.
+   * @param rows Rows of this pass.
+   * @param copies (pass row, last row) pairs to keep for logits.
+   * @param after More copies (KV sharing) encoded after the pass.
+   */
+  async runSessionRows(
+    kv: KvCache,
+    rows: readonly RowSpec[],
+    copies: readonly [number, number][],
+    after?: (enc: GPUCommandEncoder) => void,
+  ): Promise<void> {
+    this.#check();
+    await this.#forward(kv, rows, (enc) => {
+      this.copyToLast(enc, copies);
+      after?.(enc);
+    });
+  }
+
+  /**
+   * The proof forward: per sequence, the final hidden states, the log-probs of each next token,
+   * EOS probabilities where asked and, with `sketchCoefficients`, GPU sketches of every position.
+   * Sequences are packed into passes of R rows; results do not depend on the packing.
+   *
+   * @param sequences Token sequences (each non-empty, ids in [0, V)).
+   * @param options EOS positions, sketch coefficients.
+   * @returns One result per sequence.
+   * @throws {ModelError} bad_token, bad_input (empty sequence, one longer than the proof cache,
+   *   bad EOS position), disposed.
+   */
+  proofForward(
+    sequences: readonly (readonly number[])[],
+    options: WebGpuProofForwardOptions = {},
+  ): Promise<WebGpuProofForwardResult[]> {
+    return this.exclusive(() => this.#proofForward(sequences, options));
+  }
+
+  async #proofForward(
+    sequences: readonly (readonly number[])[],
+    options: WebGpuProofForwardOptions,
+  ): Promise<WebGpuProofForwardResult[]> {
+    this.#check();
+    const C = this.hiddenSize;
+    const eosPositions = options.eosPositions;
+    const eosId = options.eosTokenId ?? this.config.eosTokenIds[0];
+    if (eosPositions !== undefined) {
+      if (eosPositions.length !== sequences.length) {
+        throw new ModelError(
+          "bad_input",
+          `eosPositions has ${eosPositions.length} entries for ${sequences.length} sequences; give one list per sequence`,
+        );
+      }
+      if (eosId === undefined) {
+        throw new ModelError(
+          "bad_input",
+          "eosPositions given but no eosTokenId and the config names no EOS token",
+        );
+      }
+      this.#checkToken(eosId, "eosTokenId");
+    }
+    const coeffs = options.sketchCoefficients;
+    if (coeffs !== undefined) {
+      this.context.write(this.#act.coeffs, 0, Int32Array.from(coeffs));
+    }
+    const sketchOp = coeffs === undefined ? null : this.#sketchOp(coeffs.length);
+    sequences.forEach((seq, s) => {
+      if (seq.length === 0) {
+        throw new ModelError("bad_input", `Sequence ${s} is empty; expected at least one token`);
+      }
+      if (seq.length > this.proofCapacityTokens) {
+        throw new ModelError(
+          "bad_input",
+          `Sequence ${s} has ${seq.length} tokens, more than the proof cache's ${this.proofCapacityTokens}; load with a larger proofCapacityTokens`,
+        );
+      }
+      seq.forEach((t, i) => this.#checkToken(t, `sequence ${s} position ${i}`));
+      eosPositions?.[s].forEach((p) => {
+        if (!Number.isInteger(p) || p < 0 || p >= seq.length) {
+          throw new ModelError(
+            "bad_input",
+            `Invalid EOS position ${p} for sequence ${s} of ${seq.length} tokens: expected an integer in [0, ${seq.length})`,
+          );
+        }
+      });
+    });
+    this.#proofKv ??= this.#kvCache(this.proofCapacityTokens, "proof");
+    const kv = this.#proofKv;
+    const results: WebGpuProofForwardResult[] = sequences.map((seq, s) => ({
+      hidden: new Float32Array(seq.length * C),
+      nextTokenLogprobs: new Float32Array(seq.length - 1),
+      ...(eosPositions ? { eosProbs: new Float32Array(eosPositions[s].length) } : {}),
+      ...(coeffs ? { sketches: new Uint32Array(seq.length) } : {}),
+    }));
+    // Groups of whole sequences that fit the cache; inside a group, passes of R rows.
+    let s0 = 0;
+    while (s0 < sequences.length) {
+      let s1 = s0;
+      let total = 0;
+      while (s1 < sequences.length && total + sequences[s1].length <= kv.capacity) {
+        total += sequences[s1].length;
+        s1++;
+      }
+      const rows: (RowSpec & { seq: number; target: number; eos: number })[] = [];
+      for (let s = s0; s < s1; s++) {
+        const seq = sequences[s];
+        const base = rows.length;
+        const eosAt = new Set(eosPositions?.[s] ?? []);
+        for (let t = 0; t < seq.length; t++) {
+          rows.push({
+            token: seq[t],
+            pos: t,
+            kvRow: base + t,
+            kvBase: base,
+            seq: s,
+            target: t + 1 < seq.length ? seq[t + 1] : NONE,
+            eos: eosAt.has(t) ? eosId! : NONE,
+          });
+        }
+      }
+      for (let r0 = 0; r0 < rows.length; r0 += this.maxRowsPerPass) {
+        const chunk = rows.slice(r0, r0 + this.maxRowsPerPass);
+        const n = chunk.length;
+        const targets = new Uint32Array(2 * n);
+        chunk.forEach((r, i) => targets.set([r.target, r.eos], 2 * i));
+        this.context.write(this.#act.targets, 0, targets);
+        await this.#forward(kv, chunk);
+        await this.#logprobs(n);
+        if (sketchOp) {
+          this.#setRun(n, 0);
+          const enc = this.context.device.createCommandEncoder();
+          const rec = new PassRecorder(enc, this.#prof);
+          rec.run(sketchOp, n, "sketch");
+          rec.end();
+          await this.#submit(enc);
+        }
+        const [hidden, lp, sk] = await Promise.all([
+          this.context.read(this.#act.fin, 0, n * C * 4),
+          this.context.read(this.#act.lpOut, 0, n * 8),
+          sketchOp ? this.context.read(this.#act.sketchOut, 0, n * 4) : Promise.resolve(null),
+        ]);
+        const h = new Float32Array(hidden);
+        const out = new Float32Array(lp);
+        const sketches = sk ? new Uint32Array(sk) : null;
+        chunk.forEach((r, i) => {
+          const res = results[r.seq];
+          res.hidden.set(h.subarray(i * C, (i + 1) * C), r.pos * C);
+          if (r.target !== NONE) res.nextTokenLogprobs[r.pos] = out[2 * i];
+          if (sketches) res.sketches![r.pos] = sketches[i];
+          if (r.eos !== NONE) {
+            const list = eosPositions![r.seq];
+            list.forEach((p, j) => {
+              if (p === r.pos) res.eosProbs![j] = out[2 * i + 1];
+            });
+          }
+        });
+      }
+      s0 = s1;
+    }
+    return results;
+  }
+
+  #sketchOp(k: number): Dispatch {
+    let op = this.#sketchOps.get(k);
+    if (!op) {
+      const a = this.#act;
+      op = this.#k.sketch.bind(a.run, a.fin, a.coeffs, a.sketchOut, this.hiddenSize, k);
+      this.#sketchOps.set(k, op);
+    }
+    return op;
+  }
+
+  /**
+   * Sketches of arbitrary hidden rows on this model's device (the GPU twin of the protocol's
+   * `sketches`).
+   *
+   * @param hidden [rows, C] float32.
+   * @param coeffs Sketch coefficients.
+   * @returns One sketch per row.
+   */
+  sketches(hidden: Float32Array, coeffs: Int8Array): Promise<Uint32Array> {
+    this.#check();
+    return this.exclusive(() => this.#k.sketch.sketches(hidden, this.hiddenSize, coeffs));
+  }
+
+  /**
+   * A KV-cached generation session of `batch` rows, up to `maxLenTokens` positions each.
+   *
+   * @param batch B.
+   * @param maxLenTokens Positions per row (prompt + completion).
+   * @returns The session.
+   * @throws {RangeError} On a non-positive size.
+   */
+  startGeneration(batch: number, maxLenTokens: number): GenerationSession {
+    this.#check();
+    for (const [name, v] of [["batch", batch], ["maxLenTokens", maxLenTokens]] as const) {
+      if (!Number.isInteger(v) || v < 1) {
+        throw new RangeError(`Invalid ${name}: got ${v}, expected a positive integer`);
+      }
+    }
+    if (batch > this.maxRowsPerPass) {
+      throw new RangeError(
+        `Invalid batch: got ${batch}, expected at most ${this.maxRowsPerPass} (rows per pass)`,
+      );
+    }
+    const kv = this.#kvCache(batch * maxLenTokens, "session", maxLenTokens);
+    const session = new WebGpuGenerationSession(this, kv, batch, maxLenTokens, () => {
+      this.releaseKv(kv);
+      this.#sessions.delete(session);
+    });
+    this.#sessions.add(session);
+    return session;
+  }
+
+  /** Frees the weights and caches (and the context when the model created it). */
+  dispose(): void {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    for (const s of [...this.#sessions]) s.dispose();
+    if (this.#ownsContext) this.context.destroy();
+  }
+}
+
+/** A KV-cached generation session (see {@link WebGpuModel.startGeneration}). */
+class WebGpuGenerationSession implements GenerationSession {
+  readonly #model: WebGpuModel;
+  readonly #kv: KvCache;
+  readonly #batch: number;
+  readonly #maxLen: number;
+  readonly #onDispose: () => void;
+  #lens: number[] | null = null;
+  #disposed = false;
+
+  constructor(
+    model: WebGpuModel,
+    kv: KvCache,
+    batch: number,
+    maxLen: number,
+    onDispose: () => void,
+  ) {
+    this.#model = model;
+    this.#kv = kv;
+    this.#batch = batch;
+    this.#maxLen = maxLen;
+    this.#onDispose = onDispose;
+  }
+
+  #check(): void {
+    if (this.#disposed) {
+      throw new ModelError("disposed", "Cannot use the generation session: it was disposed");
+    }
+  }
+
+  #checkTokens(tokens: readonly number[], where: string): void {
+    const V = this.#model.vocabSize;
+    tokens.forEach((t, i) => {
+      if (!Number.isInteger(t) || t < 0 || t >= V) {
+        throw new ModelError(
+          "bad_token",
+          `Invalid token ${t} at ${where} ${i}: expected an integer in [0, ${V})`,
+        );
+      }
+    });
+  }
+
+  /**
+   * Runs the prompts; rows with identical prompts are computed once and their KV copied.
+   *
+   * @param prompts B prompts.
+   * @returns Logits [B*V] at each row's last prompt position.
+   */
+  prefill(prompts: readonly (readonly number[])[]): Promise<Float32Array> {
+    return this.#model.exclusive(() => this.#prefill(prompts));
+  }
+
+  async #prefill(prompts: readonly (readonly number[])[]): Promise<Float32Array> {
+    this.#check();
+    const B = this.#batch;
+    if (this.#lens !== null) {
+      throw new ModelError("state", "Cannot prefill twice: start a new session");
+    }
+    if (prompts.length !== B) {
+      throw new ModelError(
+        "bad_input",
+        `Expected ${B} prompts (the session's batch), got ${prompts.length}`,
+      );
+    }
+    prompts.forEach((p, b) => {
+      if (p.length === 0) {
+        throw new ModelError("bad_input", `Prompt ${b} is empty; expected at least one token`);
+      }
+      if (p.length > this.#maxLen) {
+        throw new ModelError(
+          "cache_full",
+          `Prompt ${b} has ${p.length} tokens; the session holds ${this.#maxLen} per row`,
+        );
+      }
+      this.#checkTokens(p, `prompt ${b} position`);
+    });
+    // A GRPO group shares one prompt: compute each distinct prompt once.
+    const owner = new Map<string, number>();
+    const source: number[] = [];
+    prompts.forEach((p, b) => {
+      const key = p.join(",");
+      if (!owner.has(key)) owner.set(key, b);
+      source.push(owner.get(key)!);
+    });
+    const rows: RowSpec[] = [];
+    const lastRowOf = new Map<number, number>();
+    for (const b of new Set(source)) {
+      const base = b * this.#maxLen;
+      prompts[b].forEach((token, pos) =>
+        rows.push({ token, pos, kvRow: base + pos, kvBase: base })
+      );
+      lastRowOf.set(b, rows.length - 1);
+    }
+    const R = this.#model.maxRowsPerPass;
+    for (let r0 = 0; r0 < rows.length; r0 += R) {
+      const chunk = rows.slice(r0, r0 + R);
+      const copies: [number, number][] = [];
+      for (let b = 0; b < B; b++) {
+        const last = lastRowOf.get(source[b])!;
+        if (last >= r0 && last < r0 + chunk.length) copies.push([last - r0, b]);
+      }
+      const final = r0 + R >= rows.length;
+      await this.#model.runSessionRows(
+        this.#kv,
+        chunk,
+        copies,
+        final ? (enc) => this.#shareKv(enc, prompts, source) : undefined,
+      );
+    }
+    this.#lens = prompts.map((p) => p.length);
+    return this.#model.lastLogits(B);
+  }
+
+  #shareKv(
+    enc: GPUCommandEncoder,
+    prompts: readonly (readonly number[])[],
+    source: number[],
+  ): void {
+    const { numKvHeads: NKV, headDim: HS } = this.#model.config;
+    const rowBytes = NKV * HS * 4;
+    const stride = this.#maxLen * rowBytes;
+    // WebGPU forbids copies within one buffer: each owner's rows go through a scratch buffer.
+    for (const owner of new Set(source)) {
+      const dups = source.flatMap((src, b) => (src === owner && b !== owner ? [b] : []));
+      if (dups.length === 0) continue;
+      const bytes = prompts[owner].length * rowBytes;
+      for (const buf of this.#kv.layers) {
+        enc.copyBufferToBuffer(buf, owner * stride, this.#kv.scratch, 0, bytes);
+        for (const b of dups) enc.copyBufferToBuffer(this.#kv.scratch, 0, buf, b * stride, bytes);
+      }
+    }
+  }
+
+  /**
+   * Appends one token per row.
+   *
+   * @param tokens B tokens.
+   * @returns Logits [B*V] at the new positions.
+   */
+  step(tokens: readonly number[]): Promise<Float32Array> {
+    return this.#model.exclusive(() => this.#step(tokens));
+  }
+
+  async #step(tokens: readonly number[]): Promise<Float32Array> {
+    this.#check();
+    const B = this.#batch;
+    if (this.#lens === null) throw new ModelError("state", "Cannot step before prefill");
+    if (tokens.length !== B) {
+      throw new ModelError("bad_input", `Expected ${B} tokens (one per row), got ${tokens.length}`);
+    }
+    this.#checkTokens(tokens, "row");
+    const lens = this.#lens;
+    const rows: RowSpec[] = tokens.map((token, b) => {
+      if (lens[b] >= this.#maxLen) {
+        throw new ModelError(
+          "cache_full",
+          `Row ${b} holds ${lens[b]} of ${this.#maxLen} positions; cannot append`,
+        );
+      }
+      const base = b * this.#maxLen;
+      return { token, pos: lens[b], kvRow: base + lens[b], kvBase: base };
+    });
+    await this.#model.runSessionRows(this.#kv, rows, rows.map((_, b) => [b, b]));
+    for (let b = 0; b < B; b++) lens[b]++;
+    return this.#model.lastLogits(B);
+  }
+
+  /**
+   * Final hidden states [B*C] at each row's last processed position.
+   *
+   * @returns The hidden rows.
+   */
+  lastHidden(): Promise<Float32Array> {
+    this.#check();
+    if (this.#lens === null) throw new ModelError("state", "No hidden states before prefill");
+    return this.#model.exclusive(() => this.#model.lastHidden(this.#batch));
+  }
+
+  /** Frees the cache. */
+  dispose(): void {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    this.#onDispose();
+  }
+}

@@ -1,0 +1,109 @@
+import { ok as assert } from "node:assert/strict";
+import { encodeDispatch, type GpuContext } from "../../src/gpu/context.ts";
+import { MATMUL_TILES_SMALL, MatmulKernel, type MatmulTiles } from "../../src/gpu/matmul.ts";
+import { allocMatrix, writeRows } from "../../src/gpu/weights.ts";
+import { gpuTest, maxAbsDiff, randomFloats, sameBits, withContext } from "./_gpu.ts";
+
+async function runMatmul(
+  ctx: GpuContext,
+  tiles: MatmulTiles,
+  x: Float32Array,
+  w: Float32Array,
+  bias: Float32Array | null,
+  y0: Float32Array | null,
+  M: number,
+  N: number,
+  K: number,
+  maxChunkBytes?: number,
+): Promise<Float32Array> {
+  const kernel = await MatmulKernel.create(ctx, "f32", tiles);
+  const run = ctx.uniform(new Uint32Array([M, 0, 0, 0]), "run");
+  const xb = ctx.storage(x.byteLength, "x");
+  ctx.write(xb, 0, x);
+  const wm = allocMatrix(ctx, N, K, "f32", "w", maxChunkBytes);
+  writeRows(ctx, wm, 0, w);
+  const yb = ctx.storage(M * N * 4, "y");
+  if (y0) ctx.write(yb, 0, y0);
+  let bb: GPUBuffer | undefined;
+  if (bias) {
+    bb = ctx.storage(bias.byteLength, "b");
+    ctx.write(bb, 0, bias);
+  }
+  const ops = kernel.bind({ run, x: xb, w: wm, y: yb, bias: bb, accumulate: y0 !== null });
+  const enc = ctx.device.createCommandEncoder();
+  const pass = enc.beginComputePass();
+  for (const op of ops) encodeDispatch(pass, op, M);
+  pass.end();
+  ctx.device.queue.submit([enc.finish()]);
+  const out = new Float32Array(await ctx.read(yb, 0, M * N * 4));
+  ctx.checkAlive();
+  return out;
+}
+
+gpuTest("MatmulKernel.bind() computes y + x·wᵀ + b within 1e-5 of a float64 product", async () => {
+  // f32 fma chains over K = 52 terms of size ~1: rounding stays far below 1e-5.
+  const M = 37, N = 70, K = 52;
+  const x = randomFloats(M * K, 1), w = randomFloats(N * K, 2), b = randomFloats(N, 3);
+  const y0 = randomFloats(M * N, 4);
+  const y = await withContext((ctx) => runMatmul(ctx, MATMUL_TILES_SMALL, x, w, b, y0, M, N, K));
+  const ref = new Float64Array(M * N);
+  for (let m = 0; m < M; m++) {
+    for (let n = 0; n < N; n++) {
+      let s = 0;
+      for (let k = 0; k < K; k++) s += x[m * K + k] * w[n * K + k];
+      ref[m * N + n] = y0[m * N + n] + s + b[n];
+    }
+  }
+  const d = maxAbsDiff(y, ref);
+  assert(d < 1e-5, `max abs diff ${d}`);
+});
+
+gpuTest(
+  "MatmulKernel.bind() gives the same bits for any tiles, batch position and weight chunking",
+  async () => {
+    const M = 21, N = 45, K = 64;
+    const x = randomFloats(M * K, 5), w = randomFloats(N * K, 6);
+    await withContext(async (ctx) => {
+      const base = await runMatmul(ctx, MATMUL_TILES_SMALL, x, w, null, null, M, N, K);
+      const other = await runMatmul(
+        ctx,
+        { bm: 16, bn: 64, bk: 8, tm: 4, tn: 8 },
+        x,
+        w,
+        null,
+        null,
+        M,
+        N,
+        K,
+      );
+      assert(sameBits(base, other), "tile shape changed the bits");
+      // Weight split into 7-row chunks (as a too-large lm_head would be).
+      const chunked = await runMatmul(
+        ctx,
+        MATMUL_TILES_SMALL,
+        x,
+        w,
+        null,
+        null,
+        M,
+        N,
+        K,
+        7 * K * 4,
+      );
+      assert(sameBits(base, chunked), "chunking changed the bits");
+      // Row 13 alone.
+      const alone = await runMatmul(
+        ctx,
+        MATMUL_TILES_SMALL,
+        x.slice(13 * K, 14 * K),
+        w,
+        null,
+        null,
+        1,
+        N,
+        K,
+      );
+      assert(sameBits(alone, base.slice(13 * N, 14 * N)), "batch changed the bits");
+    });
+  },
+);
