@@ -34,13 +34,19 @@ Deno.test("mod.ts loads and verifies a signature with no permissions granted", a
     if (!verifyBindingSignature(m, signSr25519(m, pair), pair.publicKey)) throw new Error("bad");
     console.log(sketchCoefficients("ab").length);
   `;
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["eval", "--no-prompt", script],
+  // `deno run -` with no --allow flags: any permission request fails instead of prompting.
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--no-prompt", "-"],
     cwd: ROOT,
+    stdin: "piped",
     stdout: "piped",
     stderr: "piped",
     env: { NO_COLOR: "1" },
-  }).output();
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  await writer.write(new TextEncoder().encode(script));
+  await writer.close();
+  const out = await child.output();
   ok(out.success, new TextDecoder().decode(out.stderr));
   strictEqual(new TextDecoder().decode(out.stdout).trim(), "16");
 });
