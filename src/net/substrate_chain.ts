@@ -40,6 +40,12 @@ export interface SubstrateChainOptions {
   eraPeriod?: number;
   /** Clock driving the timeouts and the reconnect delay; default the system clock. */
   clock?: Clock;
+  /**
+   * Runtime API for {@linkcode SubstrateChain.metagraph}: `get_metagraph` (total stake, the SDK's
+   * `S`), `get_neurons_lite` (stake summed over the hotkey's stakers, alpha only) or `auto`
+   * (the first the runtime has, in that order). Default `auto`.
+   */
+  metagraphSource?: "auto" | "get_metagraph" | "get_neurons_lite";
 }
 
 // deno-lint-ignore no-explicit-any
@@ -114,6 +120,7 @@ export class SubstrateChain implements Chain {
       reconnectDelayMs: options.reconnectDelayMs ?? 2500,
       eraPeriod: options.eraPeriod ?? 8,
       clock: options.clock ?? SYSTEM_CLOCK,
+      metagraphSource: options.metagraphSource ?? "auto",
     };
     // Reconnection is ours (see #scheduleReconnect), so the provider never keeps a timer of its
     // own alive after close().
@@ -240,7 +247,8 @@ export class SubstrateChain implements Chain {
     const block = await this.currentBlock();
     const call = this.#api.call as AnyCodec;
     const timeoutMs = this.#options.callTimeoutMs * 2;
-    if (call.subnetInfoRuntimeApi?.getMetagraph !== undefined) {
+    const source = this.#options.metagraphSource;
+    if (source !== "get_neurons_lite" && call.subnetInfoRuntimeApi?.getMetagraph !== undefined) {
       const result = await this.#call(
         `SubnetInfoRuntimeApi.get_metagraph(${netuid})`,
         () => call.subnetInfoRuntimeApi.getMetagraph(netuid) as Promise<AnyCodec>,
@@ -262,7 +270,7 @@ export class SubstrateChain implements Chain {
         active: info.active.map((value: AnyCodec) => value.isTrue as boolean),
       };
     }
-    if (call.neuronInfoRuntimeApi?.getNeuronsLite !== undefined) {
+    if (source !== "get_metagraph" && call.neuronInfoRuntimeApi?.getNeuronsLite !== undefined) {
       const exists = await this.#call(
         `SubtensorModule.NetworksAdded(${netuid})`,
         () => this.#api.query.subtensorModule.networksAdded(netuid),
@@ -293,8 +301,11 @@ export class SubstrateChain implements Chain {
     }
     throw new ChainError(
       "unsupported_runtime",
-      `The runtime at ${this.endpoint} has neither SubnetInfoRuntimeApi.get_metagraph nor ` +
-        `NeuronInfoRuntimeApi.get_neurons_lite; this client cannot read its metagraph`,
+      `The runtime at ${this.endpoint} lacks ${
+        source === "auto"
+          ? "both SubnetInfoRuntimeApi.get_metagraph and NeuronInfoRuntimeApi.get_neurons_lite"
+          : `the runtime API ${source}`
+      }; this client cannot read its metagraph`,
       { endpoint: this.endpoint },
     );
   }

@@ -7,6 +7,9 @@
 
 import metadataHex from "@polkadot/types-support/metadata/static-substrate";
 import { version as runtimeVersion } from "@polkadot/types-support/metadata/static-substrate";
+import metadataJson from "@polkadot/types-support/metadata/v14/substrate-json.json" with {
+  type: "json",
+};
 import { compactToU8a, hexToU8a, u8aConcat, u8aToHex } from "@polkadot/util";
 
 /** How the node treats requests. */
@@ -18,6 +21,25 @@ export type FakeNodeMode =
   | "silent_on_header"; // answer the connection set-up, never answer chain_getHeader
 
 const ZERO_HASH = "0x" + "00".repeat(32);
+/** Storage key of `Timestamp.Now`: twox128("Timestamp") ++ twox128("Now"). */
+const TIMESTAMP_NOW_KEY = "0xf0c365c3cf59d671eb72da0e7a4113c49f1f0515f462cdcf84e0f1d6045dfcbb";
+const TIMESTAMP_PALLET_INDEX: number =
+  metadataJson.metadata.v14.pallets.find((p) => p.name === "Timestamp")!.index;
+
+/** `Timestamp.Now` of each fake block, ms. */
+export function fakeTimestampMs(block: number): number {
+  return 1_700_000_000_000 + block * 12_000;
+}
+
+/** The unsigned `Timestamp.set(now)` inherent, SCALE-encoded as an extrinsic (v4, unsigned). */
+function timestampInherent(nowMs: number): string {
+  // call = pallet index, call index 0 (`set`, the pallet's only call), Compact<u64> now.
+  const body = u8aConcat(
+    new Uint8Array([0x04, TIMESTAMP_PALLET_INDEX, 0]),
+    compactToU8a(BigInt(nowMs)),
+  );
+  return u8aToHex(u8aConcat(compactToU8a(body.length), body));
+}
 
 /** Block hash of the fake chain: lower-case, distinct per block. */
 export function fakeBlockHash(block: number): string {
@@ -28,6 +50,8 @@ export class FakeSubstrateNode {
   readonly url: string;
   mode: FakeNodeMode;
   head = 40;
+  /** When true, state queries fail like a pruned (non-archive) node's. */
+  prunedState = false;
   /** Connections accepted so far. */
   connections = 0;
   readonly #server: Deno.HttpServer;
@@ -86,6 +110,25 @@ export class FakeSubstrateNode {
     return response;
   }
 
+  #blockOf(hash: unknown): number {
+    if (hash === undefined || hash === null) return this.head;
+    for (let block = 0; block <= this.head; block++) {
+      if (fakeBlockHash(block) === hash) return block;
+    }
+    throw new Error(`fake node: unknown block hash ${hash}`);
+  }
+
+  #header(hash: unknown) {
+    const block = this.#blockOf(hash);
+    return {
+      parentHash: block === 0 ? ZERO_HASH : fakeBlockHash(block - 1),
+      number: "0x" + block.toString(16),
+      stateRoot: ZERO_HASH,
+      extrinsicsRoot: ZERO_HASH,
+      digest: { logs: [] },
+    };
+  }
+
   #answer(method: string, params: unknown[]): { result: unknown } | { error: unknown } {
     switch (method) {
       case "rpc_methods":
@@ -95,15 +138,27 @@ export class FakeSubstrateNode {
         return { result: block <= this.head ? fakeBlockHash(block) : null };
       }
       case "chain_getHeader":
+        return { result: this.#header(params[0]) };
+      case "chain_getBlock":
         return {
           result: {
-            parentHash: fakeBlockHash(this.head - 1),
-            number: "0x" + this.head.toString(16),
-            stateRoot: ZERO_HASH,
-            extrinsicsRoot: ZERO_HASH,
-            digest: { logs: [] },
+            block: {
+              header: this.#header(params[0]),
+              extrinsics: [timestampInherent(fakeTimestampMs(this.#blockOf(params[0])))],
+            },
+            justifications: null,
           },
         };
+      case "state_getStorage": {
+        if (this.prunedState) {
+          return { error: { code: 4003, message: `State already discarded for ${params[1]}` } };
+        }
+        if (params[0] !== TIMESTAMP_NOW_KEY) return { result: null };
+        const now = BigInt(fakeTimestampMs(this.#blockOf(params[1])));
+        const bytes = new Uint8Array(8);
+        new DataView(bytes.buffer).setBigUint64(0, now, true);
+        return { result: u8aToHex(bytes) };
+      }
       case "state_getRuntimeVersion":
         return { result: runtimeVersion };
       case "system_chain":
@@ -137,11 +192,13 @@ export class FakeSubstrateNode {
 }
 
 const METHODS = [
+  "chain_getBlock",
   "chain_getBlockHash",
   "chain_getHeader",
   "rpc_methods",
   "state_call",
   "state_getMetadata",
+  "state_getStorage",
   "state_getRuntimeVersion",
   "state_subscribeRuntimeVersion",
   "state_unsubscribeRuntimeVersion",

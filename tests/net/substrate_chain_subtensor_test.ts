@@ -144,6 +144,8 @@ Deno.test({
           setup.tx.subtensorModule.addStake(ownerHot.address, netuid, 100_000_000_000n),
           alice,
         );
+        // One full tempo (10 + 1 blocks) runs an epoch, which hands out validator permits.
+        await provider.send("dev_newBlock", [{ count: 11 }]);
         const metagraph = await chain.metagraph(netuid);
         assertEquals(metagraph.uids, [0, 1]);
         assertEquals(metagraph.hotkeys, [ownerHot.address, bobHot.address]);
@@ -197,8 +199,28 @@ Deno.test({
         assert(metagraph.incentive[1] > 0, `incentive ${metagraph.incentive}`);
       });
 
+      await t.step("metagraph() agrees between get_metagraph and get_neurons_lite", async () => {
+        const lite = await SubstrateChain.connect(WS!, { metagraphSource: "get_neurons_lite" });
+        try {
+          const [a, b] = [await chain.metagraph(netuid), await lite.metagraph(netuid)];
+          for (const key of ["uids", "hotkeys", "coldkeys", "incentive", "lastUpdate"] as const) {
+            assertEquals(b[key], a[key], key);
+          }
+          // get_neurons_lite sums alpha stake only; get_metagraph's total adds weighted root TAO.
+          assert(b.stake[0] > 0 && b.stake[0] <= a.stake[0] + 1e-9, `${b.stake} vs ${a.stake}`);
+        } finally {
+          await lite.close();
+        }
+      });
+
       await t.step("metagraph() of a missing subnet fails with subnet_not_found", async () => {
         await assertRejectsWithCode(() => chain.metagraph(4000), ChainError, "subnet_not_found");
+        const lite = await SubstrateChain.connect(WS!, { metagraphSource: "get_neurons_lite" });
+        try {
+          await assertRejectsWithCode(() => lite.metagraph(4000), ChainError, "subnet_not_found");
+        } finally {
+          await lite.close();
+        }
       });
     } finally {
       await chain.close();

@@ -7,7 +7,7 @@
 
 import { assert, assertEquals, assertRejectsWithCode } from "./_assert.ts";
 import { ManualClock } from "./_manual_clock.ts";
-import { fakeBlockHash, FakeSubstrateNode } from "./_fake_substrate_node.ts";
+import { fakeBlockHash, FakeSubstrateNode, fakeTimestampMs } from "./_fake_substrate_node.ts";
 import { SubstrateChain } from "../../src/net/substrate_chain.ts";
 import { ChainError } from "../../src/net/chain_errors.ts";
 
@@ -91,6 +91,29 @@ Deno.test("SubstrateChain.blockHash() fails with block_not_found when the node a
   const chain = await SubstrateChain.connect(node.url, { reconnectDelayMs: 0 });
   try {
     await assertRejectsWithCode(() => chain.blockHash(41), ChainError, "block_not_found");
+  } finally {
+    await chain.close();
+    await node.close();
+  }
+});
+
+Deno.test("SubstrateChain.blockTimestampMs() reads Timestamp.Now at the block's hash", async () => {
+  const node = new FakeSubstrateNode("normal");
+  const chain = await SubstrateChain.connect(node.url, { reconnectDelayMs: 0 });
+  try {
+    assertEquals(await chain.blockTimestampMs(30), fakeTimestampMs(30));
+  } finally {
+    await chain.close();
+    await node.close();
+  }
+});
+
+Deno.test("SubstrateChain.blockTimestampMs() falls back to the Timestamp.set inherent on pruned state", async () => {
+  const node = new FakeSubstrateNode("normal");
+  node.prunedState = true;
+  const chain = await SubstrateChain.connect(node.url, { reconnectDelayMs: 0 });
+  try {
+    assertEquals(await chain.blockTimestampMs(12), fakeTimestampMs(12));
   } finally {
     await chain.close();
     await node.close();
