@@ -81,6 +81,8 @@ export class EnvError extends Error {
   /** Stable machine-readable code. */
   readonly code: EnvErrorCode;
   /**
+   * Creates the error.
+   *
    * @param code Stable code.
    * @param message What was wrong, the value, what was expected.
    * @param options Standard error options (`cause`).

@@ -6,10 +6,10 @@
  * @module
  */
 
-import type { Environment } from "./environment.ts";
+import type { ChatMessage, EnvEvaluation, Environment, EvaluateOptions } from "./environment.ts";
 import { EnvError } from "./environment.ts";
 import { SatEnvironment } from "./sat.ts";
-import { thinkingConfig } from "./thinking.ts";
+import { thinkingConfig, withSystemPrompt } from "./thinking.ts";
 
 /** Environment ids this package implements. */
 export const KNOWN_ENV_IDS: readonly string[] = Object.freeze(["sat"]);
@@ -53,4 +53,64 @@ export function getEnvironment(envId: string, thinkingMode: string = "instructed
         KNOWN_ENV_IDS.join(", ")
       }`,
   );
+}
+
+/** Checkpoint-level environment settings (`env_id`, `thinking_mode`) plus our reward mode. */
+export interface EnvSettings extends EvaluateOptions {
+  /** The checkpoint's `env_id`. */
+  envId: string;
+  /** The checkpoint's `thinking_mode` (default `"instructed"`). */
+  thinkingMode?: string;
+}
+
+/**
+ * The chat messages a miner renders for a seed, system prompt included (the reference's
+ * `build_prompt_ids` before the chat template and tokenizer): what the validator's prompt check
+ * re-derives from the canonical seed.
+ *
+ * @param settings Env id and thinking mode.
+ * @param seed The seed from `derive_env_seed`.
+ * @returns System and user messages.
+ * @throws {EnvError} For an unknown env, bad thinking mode or bad seed.
+ *
+ * @example
+ * ```ts
+ * import { envPromptMessages } from "./registry.ts";
+ * const m = envPromptMessages({ envId: "sat" }, 1319947729);
+ * if (m.length !== 2 || m[0].role !== "system" || !m[1].content.startsWith("SAT Problem:")) {
+ *   throw new Error();
+ * }
+ * ```
+ */
+export function envPromptMessages(settings: EnvSettings, seed: number): ChatMessage[] {
+  const mode = settings.thinkingMode ?? "instructed";
+  const task = getEnvironment(settings.envId, mode).reset(seed);
+  return withSystemPrompt(task.messages, thinkingConfig(mode));
+}
+
+/**
+ * Judges a decoded completion for a seed in a fresh environment (the reference's
+ * `evaluate_completion`): the validator's env-evaluation stage, whose reward feeds the reward
+ * re-check.
+ *
+ * @param settings Env id, thinking mode and reward mode.
+ * @param seed The canonical seed.
+ * @param completion The completion decoded with special tokens kept.
+ * @returns Reward, success and details.
+ * @throws {EnvError} For an unknown env, bad options or bad seed.
+ *
+ * @example
+ * ```ts
+ * import { evaluateEnvCompletion } from "./registry.ts";
+ * const r = evaluateEnvCompletion({ envId: "sat" }, 12345, "no answer");
+ * if (r.reward !== -0.2 || r.success) throw new Error();
+ * ```
+ */
+export function evaluateEnvCompletion(
+  settings: EnvSettings,
+  seed: number,
+  completion: string,
+): EnvEvaluation {
+  const env = getEnvironment(settings.envId, settings.thinkingMode ?? "instructed");
+  return env.evaluate(env.reset(seed), completion, settings);
 }

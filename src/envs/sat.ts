@@ -431,7 +431,11 @@ export class SatEnvironment implements Environment<SatProblem> {
   /** Tags of the thinking mode in force (from the checkpoint metadata). */
   readonly thinking: ThinkingConfig;
 
-  /** @param thinking The thinking mode's tags (default instructed). */
+  /**
+   * Creates the environment.
+   *
+   * @param thinking The thinking mode's tags (default instructed).
+   */
   constructor(thinking: ThinkingConfig = INSTRUCTED_THINKING) {
     this.thinking = thinking;
   }

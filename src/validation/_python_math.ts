@@ -4,8 +4,7 @@
  * `statistics.median`, `numpy.median` and `numpy.quantile(method="linear")`.
  */
 
-/** Which CPython `sum()` of floats to reproduce: 3.12+ (Neumaier-compensated) or ≤ 3.11. */
-export type PythonSumMode = "cpython312" | "cpython311";
+import type { PythonSumMode } from "./advantages.ts";
 
 /**
  * CPython's builtin `sum()` over floats. CPython ≥ 3.12 (what the reference requires) adds with

@@ -4,7 +4,10 @@
  * @module
  */
 
-import { pythonSum, type PythonSumMode } from "./_python_math.ts";
+import { pythonSum } from "./_python_math.ts";
+
+/** Which CPython `sum()` of floats to reproduce: 3.12+ (Neumaier-compensated) or ≤ 3.11. */
+export type PythonSumMode = "cpython312" | "cpython311";
 
 /** Options of {@linkcode computeAdvantages}. */
 export interface AdvantageOptions {

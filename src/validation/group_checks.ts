@@ -6,8 +6,8 @@
  * @module
  */
 
-import { pythonSum, type PythonSumMode } from "./_python_math.ts";
-import { computeAdvantages } from "./advantages.ts";
+import { pythonSum } from "./_python_math.ts";
+import { computeAdvantages, type PythonSumMode } from "./advantages.ts";
 import {
   GRPO_ADV_MATCH_TOLERANCE,
   GRPO_ADV_SUM_TOLERANCE,

@@ -24,6 +24,8 @@ export class RollingCounts {
   readonly #counts = new Map<string, number>();
 
   /**
+   * Creates empty counts.
+   *
    * @param horizon Windows remembered (≥ 1).
    * @throws {RangeError} If `horizon` is not a positive integer.
    */
