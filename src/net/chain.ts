@@ -11,6 +11,9 @@ import type { KeyringPair } from "@polkadot/keyring/types";
 import { ChainError } from "./chain_errors.ts";
 import { type Clock, SYSTEM_CLOCK } from "./retry.ts";
 
+/** Time source and sleeps (from ./retry.ts): roles pass the system clock, tests a manual one. */
+export type { Clock } from "./retry.ts";
+
 /** The signer of extrinsics: an sr25519 key pair from `@polkadot/keyring` (see src/net/wallet.ts). */
 export type ChainSigner = KeyringPair;
 

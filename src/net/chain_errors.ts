@@ -66,6 +66,8 @@ export class ChainError extends Error {
   readonly endpoint: string | undefined;
 
   /**
+   * Creates the error.
+   *
    * @param code Stable reason.
    * @param message What went wrong, the value, what was expected, what to do.
    * @param options `cause` and the `endpoint`.

@@ -26,13 +26,14 @@ import type {
   Chain,
   ChainReceipt,
   ChainSigner,
+  Clock,
   Commitment,
   Metagraph,
   SetWeightsOptions,
   SetWeightsReceipt,
 } from "./chain.ts";
 import { ChainError } from "./chain_errors.ts";
-import { type Clock, SYSTEM_CLOCK } from "./retry.ts";
+import { SYSTEM_CLOCK } from "./retry.ts";
 import { checkCommitmentData, checkDestinations } from "./_chain_checks.ts";
 import { convertWeightsForEmit, roundHalfEven, SDK_VERSION_KEY, U16_MAX } from "./weights_u16.ts";
 
@@ -115,6 +116,8 @@ export class LocalChain implements Chain {
   readonly #subnets = new Map<number, Subnet>();
 
   /**
+   * Creates a chain whose block 0 is at `genesisMs`; no subnet exists yet.
+   *
    * @param options Block time, clock, genesis time and hash seed.
    * @throws {RangeError} When `blockTimeMs` is not a positive integer.
    */

@@ -16,13 +16,14 @@ import type {
   Chain,
   ChainReceipt,
   ChainSigner,
+  Clock,
   Commitment,
   Metagraph,
   SetWeightsOptions,
   SetWeightsReceipt,
 } from "./chain.ts";
 import { ChainError, type ChainErrorCode } from "./chain_errors.ts";
-import { type Clock, SYSTEM_CLOCK, withTimeout } from "./retry.ts";
+import { SYSTEM_CLOCK, withTimeout } from "./retry.ts";
 import { convertWeightsForEmit, SDK_VERSION_KEY } from "./weights_u16.ts";
 import { checkCommitmentData, checkDestinations } from "./_chain_checks.ts";
 
