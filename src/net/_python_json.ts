@@ -10,7 +10,11 @@
 
 /** A number that Python holds as `float` (so `1` is written `1.0`). */
 export class PyFloat {
-  /** @param value The float's value. */
+  /**
+   * Wraps a number.
+   *
+   * @param value The float's value.
+   */
   constructor(readonly value: number) {}
 }
 

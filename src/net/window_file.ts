@@ -65,11 +65,17 @@ export interface WindowFileInput {
 
 /** A window file as read back (the reference's `deserialize_parquet_to_window`). */
 export interface WindowFile {
+  /** Metadata `wallet`: the miner hotkey that wrote the file. */
   wallet: string;
+  /** Metadata `window_start`. */
   windowStart: number;
+  /** Metadata `window_length` (30). */
   windowLength: number;
+  /** Metadata `inference_count` (as written; not checked against the rows, as in the reference). */
   inferenceCount: number;
+  /** Metadata `timestamp`. */
   timestamp: number;
+  /** Rows in file order. */
   rollouts: Rollout[];
 }
 

@@ -39,6 +39,8 @@ export class WindowFileError extends Error {
   /** The row (0-based), when one row is at fault. */
   readonly row?: number;
   /**
+   * Creates the error.
+   *
    * @param code Stable reason.
    * @param message What was wrong, the value, what was expected, what to do.
    * @param details File, field and row at fault, and the `cause` of a wrapped error.

@@ -36,6 +36,8 @@ export class CheckpointError extends Error {
   /** Stable machine-readable reason. */
   readonly code: CheckpointErrorCode;
   /**
+   * Creates the error.
+   *
    * @param code Stable reason.
    * @param message What was wrong, the value, what was expected, what to do.
    * @param options `cause` of a wrapped error.

@@ -23,34 +23,51 @@ export type CheckpointType = "FULL" | "DELTA";
 
 /** `generation_params`: the five keys miners need (values as the trainer wrote them). */
 export interface GenerationParams {
+  /** Completion budget (> 0; miners cap it at 8192). */
   max_tokens: number;
+  /** Sampling temperature, in [0.01, 2]. */
   temperature: number;
+  /** Nucleus mass, in [0, 1]. */
   top_p: number;
+  /** Top-k, in [0, 1000] (0 = off). */
   top_k: number;
+  /** Repetition penalty, in [1, 2]. */
   repetition_penalty: number;
+  /** Further keys, kept. */
   [key: string]: number;
 }
 
 /** `metadata.json`, keys in the reference's order (snake_case as on the wire). */
 export interface CheckpointMetadata {
+  /** Checkpoint window W. */
   window: number;
   /** Relative path → SHA-256 hex of every covered file. */
   file_manifest: Record<string, string>;
   /** Trainer settings; Python floats as {@link PyFloat}. */
   training_config: Record<string, PyJson>;
+  /** `GIT_COMMIT` of the trainer, or `"unknown"`. */
   git_commit: string;
   /** Unix time (a Python float). */
   created_at: number;
+  /** Model name miners put in `commit.model.name`. */
   model_name: string;
+  /** Training window the snapshot came from. */
   parent_window: number | null;
+  /** FULL or DELTA. */
   checkpoint_type: CheckpointType;
+  /** DELTA: the immediate predecessor (null for FULL). */
   prev_window: number | null;
+  /** DELTA: the FULL checkpoint the chain starts from (null for FULL). */
   anchor_window: number | null;
   /** xxh3-128 hex of the final weights (null on a background FULL). */
   weights_hash: string | null;
+  /** Environment id. */
   env_id: string | null;
+  /** Environment parameters (`split`, `gpu_eval`). */
   env_params: Record<string, PyJson>;
+  /** Sampling settings (empty when absent). */
   generation_params: GenerationParams | Record<string, never>;
+  /** `"native"` or `"instructed"`. */
   thinking_mode: string | null;
   /** SHA-256 of Python `json.dumps(training_config, sort_keys=True)`. */
   config_hash: string;
@@ -60,14 +77,21 @@ export interface CheckpointMetadata {
 
 /** `delta_metadata.json`, keys in the reference's order. */
 export interface DeltaMetadata {
+  /** Codec of `delta_sparse.bin.zst`. */
   format: DeltaFormat;
+  /** Change threshold (0: every change). */
   threshold: number;
+  /** The checkpoint this delta applies to. */
   prev_window: number;
+  /** The FULL checkpoint the chain starts from. */
   anchor_window: number;
   /** Shapes of the changed tensors. */
   shapes: Record<string, number[]>;
+  /** Elements compared. */
   total_params: number;
+  /** Elements changed. */
   nonzero_params: number;
+  /** `1 − nonzero/total`. */
   sparsity_ratio: number;
 }
 

@@ -73,7 +73,9 @@ export function computeRetentionWindows(
 
 /** A delta checkpoint's links, from its `delta_metadata.json` (null when unreadable). */
 export interface DeltaLinks {
+  /** FULL checkpoint the chain starts from. */
   anchorWindow: number | null;
+  /** Immediate predecessor. */
   prevWindow: number | null;
 }
 
