@@ -8,6 +8,7 @@ import {
   softFailureCutoffs,
 } from "../../src/validation/aggregation.ts";
 import { computeAdvantages } from "../../src/validation/advantages.ts";
+import { readValidationFixture } from "./_vectors.ts";
 
 // Expected values follow the reference loop (protocol spec §5.10) worked by hand.
 
@@ -108,4 +109,23 @@ Deno.test("gateCopycatMetrics() zeroes the weight-bearing counts and keeps check
   strictEqual(m.checked, 16);
   strictEqual(m.total, 48);
   strictEqual(m.had_failure, 1);
+});
+
+Deno.test("aggregateMinerRows() gates like the reference's _process_validation_results (80 miners)", () => {
+  // Golden: tests/fixtures/validation (the reference's per-row hard/soft gating; checks missing
+  // from a row's dict are absent, exactly as the pipeline leaves them after a hard failure).
+  const REF = readValidationFixture("validation_reference.json");
+  strictEqual(REF.aggregation.length, 80);
+  for (const [i, c] of REF.aggregation.entries()) {
+    const rows: CheckedRow[] = c.rows.map((
+      r: { checks: Record<string, boolean>; success: boolean; digest: string },
+    ) => ({ checks: r.checks, success: r.success, completionDigest: r.digest }));
+    const m = aggregateMinerRows(rows, c.total, rows.length);
+    strictEqual(m.had_failure === 1, c.failed, `case ${i}`);
+    strictEqual(m.failure_reason, c.failure_reason, `case ${i}`);
+    strictEqual(m.checked, c.checked, `case ${i}`);
+    strictEqual(m.estimated_valid, c.estimated_valid, `case ${i}`);
+    strictEqual(m.estimated_unique, c.estimated_unique, `case ${i}`);
+    strictEqual(m.estimated_successful, c.estimated_successful, `case ${i}`);
+  }
 });
