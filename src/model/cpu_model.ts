@@ -63,7 +63,11 @@ interface KvCache {
 // ---------------------------------------------------------------------------------------------
 // Ops. Each writes `out` first, then reads its inputs; shapes in the comment above it.
 
-/** out (n, OC) = inp (n, IC) · wᵀ (OC, IC) + b; float64 dot in ascending i, rounded to f32. */
+/**
+ * out (n, OC) = inp (n, IC) · wᵀ (OC, IC) + b; each output is one float64 sum in ascending i,
+ * rounded to f32. This is where the time goes: four positions share each weight row read (the
+ * per-output order of additions is unchanged, so a position's bits do not depend on its block).
+ */
 function matmul(
   out: Float32Array,
   inp: Float32Array,
@@ -73,7 +77,27 @@ function matmul(
   IC: number,
   OC: number,
 ): void {
-  for (let t = 0; t < n; t++) {
+  let t = 0;
+  for (; t + 4 <= n; t += 4) {
+    const x0 = t * IC, x1 = x0 + IC, x2 = x1 + IC, x3 = x2 + IC;
+    for (let o = 0; o < OC; o++) {
+      const row = o * IC;
+      let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+      for (let i = 0; i < IC; i++) {
+        const wi = w[row + i];
+        s0 += wi * inp[x0 + i];
+        s1 += wi * inp[x1 + i];
+        s2 += wi * inp[x2 + i];
+        s3 += wi * inp[x3 + i];
+      }
+      const bias = b === null ? 0 : b[o];
+      out[t * OC + o] = b === null ? s0 : s0 + bias;
+      out[(t + 1) * OC + o] = b === null ? s1 : s1 + bias;
+      out[(t + 2) * OC + o] = b === null ? s2 : s2 + bias;
+      out[(t + 3) * OC + o] = b === null ? s3 : s3 + bias;
+    }
+  }
+  for (; t < n; t++) {
     const x = t * IC;
     for (let o = 0; o < OC; o++) {
       const row = o * IC;
@@ -198,46 +222,44 @@ function residual(x: Float32Array, y: Float32Array): void {
   for (let i = 0; i < x.length; i++) x[i] += y[i];
 }
 
-/** logits (V) = lm_head · h (C); returns logsumexp of the float32 logits, in float64. */
-function logitsRow(
-  logits: Float32Array,
-  lmHead: Float32Array,
-  h: Float32Array,
-  hOff: number,
-  C: number,
-): number {
-  const V = logits.length;
+/** Rows of logits computed together in the proof forward (shares each lm_head row read). */
+const LOGIT_ROWS = 4;
+
+/** logsumexp of one row of float32 logits, in float64 (the max is subtracted only for range). */
+function logSumExp(logits: Float32Array): number {
   let max = -Infinity;
-  for (let v = 0; v < V; v++) {
-    const row = v * C;
-    let sum = 0;
-    for (let i = 0; i < C; i++) sum += lmHead[row + i] * h[hOff + i];
-    logits[v] = sum;
-    if (logits[v] > max) max = logits[v];
-  }
+  for (let v = 0; v < logits.length; v++) if (logits[v] > max) max = logits[v];
   let s = 0;
-  for (let v = 0; v < V; v++) s += Math.exp(logits[v] - max);
+  for (let v = 0; v < logits.length; v++) s += Math.exp(logits[v] - max);
   return max + Math.log(s);
 }
 
 // ---------------------------------------------------------------------------------------------
 
+/** A run of consecutive positions pos0..pos0+n−1 of one sequence, with that sequence's cache. */
+interface Segment {
+  cache: KvCache;
+  tokens: readonly number[];
+  pos0: number;
+}
+
 /**
- * Runs positions pos0..pos0+n−1 of one sequence (tokens (n)), appending their K/V to the cache
- * (which must hold positions < pos0 already); returns the hidden states after the final norm (n, C).
+ * The forward of several segments at once (N positions in all, segment after segment), appending
+ * their K/V to each segment's cache (which must hold positions < pos0 already); returns the
+ * hidden states after the final norm (N, C). All ops but attention act on each position alone,
+ * so they run over the N rows together; attention runs per segment over its own cache. A
+ * position's bits therefore do not depend on the other segments or on how it was grouped.
  */
-function forwardBlock(
+function forward(
   config: ModelConfig,
   w: CpuWeights,
   invFreq: Float32Array,
-  cache: KvCache,
-  tokens: readonly number[],
-  pos0: number,
+  segments: readonly Segment[],
 ): Float32Array {
   const { hiddenSize: C, intermediateSize: FF, numHeads: NH, numKvHeads: NKV, headDim: HS } =
     config;
   const eps = config.rmsNormEps;
-  const n = tokens.length;
+  const n = segments.reduce((a, s) => a + s.tokens.length, 0);
   const QD = NH * HS;
   const KVD = NKV * HS;
   const x = new Float32Array(n * C); // residual stream
@@ -249,9 +271,12 @@ function forwardBlock(
   const proj = new Float32Array(n * C);
   const gate = new Float32Array(n * FF);
   const up = new Float32Array(n * FF);
-  const scores = new Float64Array(pos0 + n);
+  const scores = new Float64Array(Math.max(...segments.map((s) => s.pos0 + s.tokens.length)));
 
-  for (let t = 0; t < n; t++) x.set(w.embed.subarray(tokens[t] * C, (tokens[t] + 1) * C), t * C);
+  let row = 0;
+  for (const seg of segments) {
+    for (const id of seg.tokens) x.set(w.embed.subarray(id * C, (id + 1) * C), C * row++);
+  }
   for (let l = 0; l < config.numLayers; l++) {
     const lw = w.layers[l];
     rmsnorm(xn, x, lw.ln1, n, C, eps);
@@ -262,11 +287,29 @@ function forwardBlock(
       rmsnorm(q, q, lw.qNorm, n * NH, HS, eps);
       rmsnorm(k, k, lw.kNorm, n * NKV, HS, eps);
     }
-    rope(q, n, NH, HS, pos0, invFreq);
-    rope(k, n, NKV, HS, pos0, invFreq);
-    cache.k[l].set(k, pos0 * KVD);
-    cache.v[l].set(v, pos0 * KVD);
-    attention(att, q, cache.k[l], cache.v[l], n, pos0, NH, NKV, HS, scores);
+    row = 0;
+    for (const { cache, tokens, pos0 } of segments) {
+      const m = tokens.length;
+      const qs = q.subarray(row * QD, (row + m) * QD);
+      const ks = k.subarray(row * KVD, (row + m) * KVD);
+      rope(qs, m, NH, HS, pos0, invFreq);
+      rope(ks, m, NKV, HS, pos0, invFreq);
+      cache.k[l].set(ks, pos0 * KVD);
+      cache.v[l].set(v.subarray(row * KVD, (row + m) * KVD), pos0 * KVD);
+      attention(
+        att.subarray(row * QD, (row + m) * QD),
+        qs,
+        cache.k[l],
+        cache.v[l],
+        m,
+        pos0,
+        NH,
+        NKV,
+        HS,
+        scores,
+      );
+      row += m;
+    }
     matmul(proj, att, lw.wo, lw.bo, n, QD, C);
     residual(x, proj);
     rmsnorm(xn, x, lw.ln2, n, C, eps);
@@ -352,14 +395,23 @@ export class CpuModel implements Model {
     }
   }
 
-  /** @internal Runs a block of positions of one sequence; see the module doc. */
-  forwardBlock(cache: KvCache, tokens: readonly number[], pos0: number): Float32Array {
-    return forwardBlock(this.config, this.#w(), this.#invFreq, cache, tokens, pos0);
+  /** @internal Runs segments of positions; see {@link forward}. */
+  forward(segments: readonly Segment[]): Float32Array {
+    return forward(this.config, this.#w(), this.#invFreq, segments);
   }
 
-  /** @internal Fills `logits` (V) from hidden row `row` of `hidden`; returns its logsumexp. */
-  logits(logits: Float32Array, hidden: Float32Array, row: number): number {
-    return logitsRow(logits, this.#w().lmHead, hidden, row * this.hiddenSize, this.hiddenSize);
+  /** @internal logits (rows, V) = lm_head · hidden rows row0..row0+rows−1. */
+  logits(out: Float32Array, hidden: Float32Array, row0: number, rows: number): void {
+    const C = this.hiddenSize;
+    matmul(
+      out,
+      hidden.subarray(row0 * C, (row0 + rows) * C),
+      this.#w().lmHead,
+      null,
+      rows,
+      C,
+      this.vocabSize,
+    );
   }
 
   /** @internal A fresh KV cache of maxLen positions. */
@@ -418,16 +470,24 @@ export class CpuModel implements Model {
         }
       }
     }
-    const hidden = this.forwardBlock(this.newCache(T), seq, 0);
+    const hidden = this.forward([{ cache: this.newCache(T), tokens: seq, pos0: 0 }]);
     const nextTokenLogprobs = new Float32Array(T - 1);
-    const logits = new Float32Array(this.vocabSize);
     const wanted = new Set(positions ?? []);
+    const rowsNeeded = wanted.has(T - 1) ? T : T - 1;
+    const V = this.vocabSize;
+    // Logits LOGIT_ROWS rows at a time: the full [T, V] matrix is never held.
+    const block = new Float32Array(LOGIT_ROWS * V);
     const eosProbAt = new Map<number, number>();
-    for (let t = 0; t < T; t++) {
-      if (t === T - 1 && !wanted.has(t)) break;
-      const lse = this.logits(logits, hidden, t);
-      if (t < T - 1) nextTokenLogprobs[t] = logits[seq[t + 1]] - lse;
-      if (wanted.has(t)) eosProbAt.set(t, Math.exp(logits[eosId] - lse));
+    for (let t0 = 0; t0 < rowsNeeded; t0 += LOGIT_ROWS) {
+      const rows = Math.min(LOGIT_ROWS, rowsNeeded - t0);
+      this.logits(block, hidden, t0, rows);
+      for (let r = 0; r < rows; r++) {
+        const t = t0 + r;
+        const logits = block.subarray(r * V, (r + 1) * V);
+        const lse = logSumExp(logits);
+        if (t < T - 1) nextTokenLogprobs[t] = logits[seq[t + 1]] - lse;
+        if (wanted.has(t)) eosProbAt.set(t, Math.exp(logits[eosId] - lse));
+      }
     }
     const result: ProofForwardResult = { hidden, nextTokenLogprobs };
     if (positions !== undefined) {
@@ -506,9 +566,6 @@ class CpuGenerationSession implements GenerationSession {
       throw new ModelError("state", "Cannot prefill twice: start a new generation session");
     }
     const C = this.#model.hiddenSize;
-    const V = this.#model.vocabSize;
-    const caches: KvCache[] = [];
-    const logits = new Float32Array(this.#B * V);
     for (let b = 0; b < this.#B; b++) {
       const p = prompts[b];
       if (p.length === 0) throw new ModelError("bad_input", `Invalid prompts[${b}]: empty`);
@@ -519,28 +576,38 @@ class CpuGenerationSession implements GenerationSession {
         );
       }
       this.#model.checkTokens(p, `prompts[${b}]`);
-      const same = prompts.findIndex((q, j) =>
-        j < b && q.length === p.length && q.every((id, i) => id === p[i])
-      );
-      if (same >= 0) {
-        const src = caches[same];
-        caches.push({
-          k: src.k.map((a) => a.slice()),
-          v: src.v.map((a) => a.slice()),
-          maxLen: src.maxLen,
-        });
-        this.#hidden.copyWithin(b * C, same * C, (same + 1) * C);
-        logits.copyWithin(b * V, same * V, (same + 1) * V);
-        continue;
-      }
-      const cache = this.#model.newCache(this.#maxLen);
-      const hidden = this.#model.forwardBlock(cache, p, 0);
-      caches.push(cache);
-      this.#hidden.set(hidden.subarray((p.length - 1) * C), b * C);
-      this.#model.logits(logits.subarray(b * V, (b + 1) * V), hidden, p.length - 1);
+    }
+    // A prompt repeated in the batch (a GRPO group) is run once; its rows copy the cache.
+    const firstOf = prompts.map((p, b) =>
+      prompts.findIndex((q, j) =>
+        j <= b && q.length === p.length && q.every((id, i) => id === p[i])
+      )
+    );
+    const distinct = firstOf.filter((f, b) => f === b);
+    const caches: KvCache[] = new Array(this.#B);
+    for (const b of distinct) caches[b] = this.#model.newCache(this.#maxLen);
+    const hidden = this.#model.forward(
+      distinct.map((b) => ({ cache: caches[b], tokens: prompts[b], pos0: 0 })),
+    );
+    let end = 0;
+    for (const b of distinct) {
+      end += prompts[b].length;
+      this.#hidden.set(hidden.subarray((end - 1) * C, end * C), b * C);
+    }
+    for (let b = 0; b < this.#B; b++) {
+      if (firstOf[b] === b) continue;
+      const src = caches[firstOf[b]];
+      caches[b] = {
+        k: src.k.map((a) => a.slice()),
+        v: src.v.map((a) => a.slice()),
+        maxLen: src.maxLen,
+      };
+      this.#hidden.copyWithin(b * C, firstOf[b] * C, (firstOf[b] + 1) * C);
     }
     this.#caches = caches;
     this.#lengths = prompts.map((p) => p.length);
+    const logits = new Float32Array(this.#B * this.#model.vocabSize);
+    this.#model.logits(logits, this.#hidden, 0, this.#B);
     return logits;
   }
 
@@ -556,9 +623,6 @@ class CpuGenerationSession implements GenerationSession {
     this.#check(tokens.length, "tokens");
     if (this.#caches === null) throw new ModelError("state", "Cannot step before prefill");
     this.#model.checkTokens(tokens, "tokens");
-    const C = this.#model.hiddenSize;
-    const V = this.#model.vocabSize;
-    const logits = new Float32Array(this.#B * V);
     for (let b = 0; b < this.#B; b++) {
       if (this.#lengths[b] >= this.#maxLen) {
         throw new ModelError(
@@ -567,12 +631,14 @@ class CpuGenerationSession implements GenerationSession {
         );
       }
     }
-    for (let b = 0; b < this.#B; b++) {
-      const hidden = this.#model.forwardBlock(this.#caches[b], [tokens[b]], this.#lengths[b]);
-      this.#lengths[b]++;
-      this.#hidden.set(hidden, b * C);
-      this.#model.logits(logits.subarray(b * V, (b + 1) * V), hidden, 0);
-    }
+    const caches = this.#caches;
+    const hidden = this.#model.forward(
+      tokens.map((id, b) => ({ cache: caches[b], tokens: [id], pos0: this.#lengths[b] })),
+    );
+    for (let b = 0; b < this.#B; b++) this.#lengths[b]++;
+    this.#hidden.set(hidden);
+    const logits = new Float32Array(this.#B * this.#model.vocabSize);
+    this.#model.logits(logits, hidden, 0, this.#B);
     return logits;
   }
 
