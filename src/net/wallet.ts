@@ -188,6 +188,14 @@ async function deriveNaclKey(password: string): Promise<Uint8Array> {
  * @param path File path, for messages.
  * @returns The plaintext keyfile JSON bytes.
  * @throws {WalletError} `bad_password`, `malformed` or `unsupported_encryption`.
+ *
+ * @example A file encrypted by an old scheme is refused before any key derivation
+ * ```ts
+ * import { decryptKeyfile } from "./wallet.ts";
+ * const old = new TextEncoder().encode("$ANSIBLE_VAULT;1.1;AES256\n00");
+ * const error = await decryptKeyfile(old, "pw").catch((e) => e);
+ * if (error.code !== "unsupported_encryption") throw new Error("unexpected");
+ * ```
  */
 export async function decryptKeyfile(
   bytes: Uint8Array,
@@ -239,6 +247,14 @@ export async function decryptKeyfile(
  * @param nonce 24 random bytes; default fresh from `crypto.getRandomValues`.
  * @returns Encrypted file contents.
  * @throws {RangeError} For an empty password or a wrong nonce length.
+ *
+ * @example Round trip (two Argon2i derivations: a few seconds)
+ * ```ts
+ * import { decryptKeyfile, encryptKeyfile } from "./wallet.ts";
+ * const sealed = await encryptKeyfile(new TextEncoder().encode("{}"), "pw");
+ * const opened = await decryptKeyfile(sealed, "pw");
+ * if (new TextDecoder().decode(opened) !== "{}") throw new Error("unexpected");
+ * ```
  */
 export async function encryptKeyfile(
   plaintext: Uint8Array,
@@ -439,6 +455,16 @@ function hexField(
  * @param path File path, for messages.
  * @returns A signing pair (SS58 prefix 42).
  * @throws {WalletError} `no_secret` (address only), `malformed`, or `key_mismatch`.
+ *
+ * @example From a seed-only keyfile (bittensor-wallet's test vector)
+ * ```ts
+ * import { KeyfileData, keypairFromKeyfile } from "./wallet.ts";
+ * const data = KeyfileData.from({
+ *   secretSeed: "0xda3cf5b1e9144931a0f0db65664aab662673b099415a7f8121b7245fb0be4143",
+ * });
+ * const pair = await keypairFromKeyfile(data, "example");
+ * if (pair.address !== "5HDvhV6WDCjCKyrXqGQSDYqQAzkzabNhctmiDYEqgBC66BsX") throw new Error("x");
+ * ```
  */
 export async function keypairFromKeyfile(data: KeyfileData, path: string): Promise<KeyringPair> {
   await cryptoWaitReady();
@@ -609,6 +635,15 @@ export async function loadHotkey(
  * @param password Coldkey password (needed when the file is encrypted).
  * @returns The signing pair.
  * @throws {WalletError} `bad_password`, `password_required`, `not_found`, ...
+ *
+ * @example
+ * ```ts
+ * import { createWallet, loadColdkey } from "./wallet.ts";
+ * const root = await Deno.makeTempDir();
+ * const { coldkey } = await createWallet({ root, name: "w", coldkeyPassword: null });
+ * if ((await loadColdkey({ root, name: "w" })).address !== coldkey.address) throw new Error("x");
+ * await Deno.remove(root, { recursive: true });
+ * ```
  */
 export async function loadColdkey(
   location: WalletLocation,
@@ -624,6 +659,14 @@ export async function loadColdkey(
  * @param location Root and wallet name.
  * @returns Address and public key.
  * @throws {WalletError} For a missing or malformed file.
+ *
+ * @example
+ * ```ts
+ * import { loadColdkeyPub } from "./wallet.ts";
+ * const root = new URL("../../tests/fixtures/net/wallets", import.meta.url).pathname;
+ * const pub = await loadColdkeyPub({ root, name: "golden" });
+ * if (pub.ss58Address !== "5HDvhV6WDCjCKyrXqGQSDYqQAzkzabNhctmiDYEqgBC66BsX") throw new Error("x");
+ * ```
  */
 export async function loadColdkeyPub(
   location: WalletLocation,
@@ -716,6 +759,16 @@ async function keyfileFor(mnemonic: string): Promise<{ data: KeyfileData; pair: 
  * @param options Location, password, optional mnemonics.
  * @returns The coldkey and hotkey pairs.
  * @throws {WalletError} `exists` unless `overwrite`.
+ *
+ * @example A local-network wallet with an unencrypted coldkey
+ * ```ts
+ * import { createWallet, loadHotkey } from "./wallet.ts";
+ * const root = await Deno.makeTempDir();
+ * const { hotkey } = await createWallet({ root, name: "miner1", hotkey: "default", coldkeyPassword: null });
+ * const loaded = await loadHotkey({ root, name: "miner1", hotkey: "default" });
+ * if (loaded.address !== hotkey.address) throw new Error("unexpected");
+ * await Deno.remove(root, { recursive: true });
+ * ```
  */
 export async function createWallet(
   options: CreateWalletOptions,
@@ -747,6 +800,15 @@ export async function createWallet(
  * @param options Optional mnemonic and overwrite flag.
  * @returns The hotkey pair.
  * @throws {WalletError} `exists` unless `overwrite`.
+ *
+ * @example
+ * ```ts
+ * import { createHotkey, loadHotkey } from "./wallet.ts";
+ * const root = await Deno.makeTempDir();
+ * const pair = await createHotkey({ root, name: "w", hotkey: "h2" });
+ * if ((await loadHotkey({ root, name: "w", hotkey: "h2" })).address !== pair.address) throw new Error("x");
+ * await Deno.remove(root, { recursive: true });
+ * ```
  */
 export async function createHotkey(
   location: WalletLocation,
