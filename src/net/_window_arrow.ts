@@ -213,6 +213,11 @@ function listReader(v: A.Vector, kind: "int" | "float", path: string, file: stri
   return (ctx: Ctx): number[] => {
     const list = v.get(ctx.row) as A.Vector | null;
     if (list === null || list === undefined) throw fail(ctx, "null_value", path, "is null");
+    if (list.nullCount === 0) {
+      // Fast path: the whole slice as one typed array (int64 elements come back as bigint).
+      const values = list.toArray() as ArrayLike<number | bigint>;
+      return Array.from(values, (x) => typeof x === "bigint" ? Number(x) : x);
+    }
     const out: number[] = new Array(list.length);
     for (let k = 0; k < list.length; k++) {
       const x = list.get(k);
