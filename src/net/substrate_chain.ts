@@ -274,7 +274,7 @@ export class SubstrateChain implements Chain {
     if (source !== "get_metagraph" && call.neuronInfoRuntimeApi?.getNeuronsLite !== undefined) {
       const exists = await this.#call(
         `SubtensorModule.NetworksAdded(${netuid})`,
-        () => this.#api.query.subtensorModule.networksAdded(netuid),
+        () => this.#query("subtensorModule", "networksAdded")(netuid),
       );
       if (!(exists as AnyCodec).isTrue) throw this.#noSubnet(netuid);
       const neurons: AnyCodec[] = await this.#call(
@@ -314,7 +314,7 @@ export class SubstrateChain implements Chain {
   async uidOf(netuid: number, hotkey: string): Promise<number | null> {
     const uid = await this.#call(
       `SubtensorModule.Uids(${netuid}, ${hotkey})`,
-      () => this.#api.query.subtensorModule.uids(netuid, hotkey) as Promise<AnyCodec>,
+      () => this.#query("subtensorModule", "uids")(netuid, hotkey) as Promise<AnyCodec>,
     );
     return uid.isSome ? uid.unwrap().toNumber() : null;
   }
@@ -322,7 +322,7 @@ export class SubstrateChain implements Chain {
   async commitments(netuid: number): Promise<Commitment[]> {
     const entries = await this.#call(
       `Commitments.CommitmentOf(${netuid}, *)`,
-      () => this.#api.query.commitments.commitmentOf.entries(netuid),
+      () => this.#query("commitments", "commitmentOf").entries(netuid) as Promise<AnyCodec>,
       this.#options.callTimeoutMs * 2,
     );
     const out: Commitment[] = [];
@@ -356,7 +356,7 @@ export class SubstrateChain implements Chain {
     const bytes = checkCommitmentData(data);
     const uid = await this.uidOf(netuid, hotkey.address);
     if (uid === null) throw this.#notRegistered(netuid, hotkey.address);
-    const tx = this.#api.tx.commitments.setCommitment(netuid, {
+    const tx = this.#tx("commitments", "setCommitment")(netuid, {
       fields: [{ [`Raw${bytes.length}`]: bytes }],
     });
     return await this.#submit(`Commitments.set_commitment(${netuid})`, tx, hotkey);
@@ -371,6 +371,7 @@ export class SubstrateChain implements Chain {
   ): Promise<SetWeightsReceipt> {
     const emitted = convertWeightsForEmit(uids, weights);
     const versionKey = options.versionKey ?? SDK_VERSION_KEY;
+    this.#query("subtensorModule", "commitRevealWeightsEnabled");
     const query = this.#api.query.subtensorModule as AnyCodec;
     const uid = await this.uidOf(netuid, hotkey.address);
     if (uid === null) throw this.#notRegistered(netuid, hotkey.address);
@@ -414,7 +415,7 @@ export class SubstrateChain implements Chain {
       );
     }
     checkDestinations(netuid, emitted.uids, Number(toBigInt(n)), this.endpoint);
-    const tx = this.#api.tx.subtensorModule.setMechanismWeights !== undefined
+    const tx = this.#api.tx.subtensorModule?.setMechanismWeights !== undefined
       ? this.#api.tx.subtensorModule.setMechanismWeights(
         netuid,
         0,
@@ -422,7 +423,7 @@ export class SubstrateChain implements Chain {
         emitted.weights,
         versionKey,
       )
-      : this.#api.tx.subtensorModule.setWeights(
+      : this.#tx("subtensorModule", "setWeights")(
         netuid,
         emitted.uids,
         emitted.weights,
@@ -441,7 +442,7 @@ export class SubstrateChain implements Chain {
         { endpoint: this.endpoint },
       );
     }
-    const tx = this.#api.tx.subtensorModule.burnedRegister(netuid, hotkey.address);
+    const tx = this.#tx("subtensorModule", "burnedRegister")(netuid, hotkey.address);
     await this.#submit(`SubtensorModule.burned_register(${netuid})`, tx, coldkey);
     const uid = await this.uidOf(netuid, hotkey.address);
     if (uid === null) throw this.#notRegistered(netuid, hotkey.address);
@@ -516,6 +517,13 @@ export class SubstrateChain implements Chain {
     tx: SubmittableExtrinsic<"promise">,
     signer: ChainSigner,
   ): Promise<ChainReceipt> {
+    if (this.#closed) {
+      return Promise.reject(
+        new ChainError("connection_lost", `${what}: the chain client was closed`, {
+          endpoint: this.endpoint,
+        }),
+      );
+    }
     let unsubscribe: (() => void) | null = null;
     let cancelled = false;
     const included = new Promise<string>((resolve, reject) => {
@@ -553,6 +561,29 @@ export class SubstrateChain implements Chain {
         (unsubscribe as (() => void) | null)?.();
       }
     }, this.#options.txTimeoutMs);
+  }
+
+  /** A storage query of the runtime, or `unsupported_runtime` when it lacks it (not subtensor). */
+  #query(pallet: string, item: string): AnyCodec {
+    const query = (this.#api.query as AnyCodec)[pallet]?.[item];
+    if (query === undefined) throw this.#unsupported(`storage ${pallet}.${item}`);
+    return query;
+  }
+
+  /** An extrinsic constructor of the runtime, or `unsupported_runtime`. */
+  #tx(pallet: string, call: string): AnyCodec {
+    const tx = (this.#api.tx as AnyCodec)[pallet]?.[call];
+    if (tx === undefined) throw this.#unsupported(`call ${pallet}.${call}`);
+    return tx;
+  }
+
+  #unsupported(what: string): ChainError {
+    return new ChainError(
+      "unsupported_runtime",
+      `The runtime at ${this.endpoint} (${this.#api.runtimeVersion.specName} ` +
+        `${this.#api.runtimeVersion.specVersion}) has no ${what}; is this a subtensor node?`,
+      { endpoint: this.endpoint },
+    );
   }
 
   #dispatchError(what: string, result: SubmittableResult): ChainError {

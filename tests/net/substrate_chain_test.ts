@@ -120,6 +120,22 @@ Deno.test("SubstrateChain.blockTimestampMs() falls back to the Timestamp.set inh
   }
 });
 
+Deno.test("SubstrateChain fails with unsupported_runtime on a chain without subtensor", async () => {
+  // The fake node serves the generic Substrate node's metadata: no SubtensorModule, no
+  // Commitments pallet, no subnet runtime APIs.
+  const node = new FakeSubstrateNode("normal");
+  const chain = await SubstrateChain.connect(node.url, { reconnectDelayMs: 0 });
+  try {
+    const address = "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY";
+    await assertRejectsWithCode(() => chain.uidOf(1, address), ChainError, "unsupported_runtime");
+    await assertRejectsWithCode(() => chain.metagraph(1), ChainError, "unsupported_runtime");
+    await assertRejectsWithCode(() => chain.commitments(1), ChainError, "unsupported_runtime");
+  } finally {
+    await chain.close();
+    await node.close();
+  }
+});
+
 Deno.test("SubstrateChain call fails with connection_lost at once when the node drops the connection", async () => {
   const node = new FakeSubstrateNode("drop_on_header");
   // A manual clock never fires the call timeout: the rejection can only come from the drop.
