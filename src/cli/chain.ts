@@ -22,6 +22,8 @@ import { type Chain, type ChainSigner, resolveNetwork } from "../net/chain.ts";
 import { ChainError } from "../net/chain_errors.ts";
 import { SubstrateChain } from "../net/substrate_chain.ts";
 import { decodeCommitment } from "../net/credentials.ts";
+import { WalletError } from "../net/errors.ts";
+import { defaultWalletRoot, loadHotkey } from "../net/wallet.ts";
 import { SDK_VERSION_KEY } from "../net/weights_u16.ts";
 
 /** Where the command writes and how it reaches a chain; tests replace these. */
@@ -32,6 +34,8 @@ export interface ChainCliIo {
   stderr: (line: string) => void;
   /** Opens the chain at an endpoint URL; default {@linkcode SubstrateChain.connect}. */
   connect: (endpoint: string, timeoutMs: number) => Promise<Chain>;
+  /** Wallets folder when `--wallet-path` is absent; default `$HOME/.bittensor/wallets`. */
+  walletRoot?: () => string;
 }
 
 const USAGE = [
@@ -45,6 +49,7 @@ const USAGE = [
   "  --weights LIST       set-weights: comma-separated non-negative floats, aligned with --uids",
   "  --seed URI           set-weights: hotkey from a dev URI such as //Alice (local chains)",
   "  --wallet NAME --hotkey NAME   set-weights: hotkey from a Bittensor wallet folder",
+  "  --wallet-path DIR    wallets folder (default ~/.bittensor/wallets)",
   "  --version-key K      set-weights: default 9012001 (bittensor 9.12.1)",
   "  --timeout-ms MS      per-call timeout (default 15000)",
 ].join("\n");
@@ -54,6 +59,7 @@ const DEFAULT_IO: ChainCliIo = {
   stderr: (line) => console.error(line),
   connect: (endpoint, timeoutMs) =>
     SubstrateChain.connect(endpoint, { callTimeoutMs: timeoutMs, reconnectDelayMs: 0 }),
+  walletRoot: () => defaultWalletRoot(Deno.env.toObject()),
 };
 
 /**
@@ -165,7 +171,12 @@ export async function runChainCli(args: string[], io: ChainCliIo): Promise<numbe
           ? SDK_VERSION_KEY
           : parseInteger("--version-key", values["version-key"], 0),
       };
-      signerSpec = signerFrom(values.seed, values.wallet, values.hotkey);
+      signerSpec = signerFrom(
+        values.seed,
+        values.wallet,
+        values.hotkey,
+        values["wallet-path"] ?? io.walletRoot,
+      );
     }
   } catch (error) {
     if (error instanceof RangeError) return usageError(io, error.message);
@@ -208,7 +219,7 @@ export async function runChainCli(args: string[], io: ChainCliIo): Promise<numbe
     }
     return 0;
   } catch (error) {
-    if (error instanceof ChainError) {
+    if (error instanceof ChainError || error instanceof WalletError) {
       io.stderr(`grail chain ${command}: ${error.message} [${error.code}]`);
       return 1;
     }
@@ -306,6 +317,7 @@ function signerFrom(
   seed: string | undefined,
   wallet: string | undefined,
   hotkey: string | undefined,
+  walletRoot: string | (() => string) | undefined,
 ): () => Promise<ChainSigner> {
   if (seed !== undefined && (wallet !== undefined || hotkey !== undefined)) {
     throw new RangeError("Pass either --seed or --wallet with --hotkey, not both");
@@ -323,10 +335,14 @@ function signerFrom(
     };
   }
   if (wallet !== undefined || hotkey !== undefined) {
-    // TODO(#5): load the hotkey from the wallet folder once src/net/wallet.ts lands.
-    throw new RangeError(
-      "Loading --wallet/--hotkey is not wired yet (needs src/net/wallet.ts); pass --seed",
-    );
+    if (wallet === undefined || hotkey === undefined) {
+      throw new RangeError("--wallet and --hotkey go together; pass both");
+    }
+    return () => {
+      const root = typeof walletRoot === "function" ? walletRoot() : walletRoot;
+      if (root === undefined) throw new RangeError("No wallets folder; pass --wallet-path");
+      return loadHotkey({ root, name: wallet, hotkey });
+    };
   }
   throw new RangeError("set-weights needs a signer: --seed URI, or --wallet NAME --hotkey NAME");
 }

@@ -137,6 +137,58 @@ Deno.test("runChainCli() set-weights sends u16 weights signed by --seed", async 
   ]);
 });
 
+Deno.test("runChainCli() set-weights signs with the hotkey of a wallet folder", async () => {
+  const chain = await subnet();
+  // A golden wallet of the wallet tests; its hotkey "from_seed" has this address.
+  const root = new URL("../fixtures/net/wallets", import.meta.url).pathname;
+  const hotkey = "5HDvhV6WDCjCKyrXqGQSDYqQAzkzabNhctmiDYEqgBC66BsX";
+  await chain.register(81, { address: hotkey } as typeof alice, alice);
+  const r = await run(
+    [
+      "set-weights",
+      "--netuid",
+      "81",
+      "--uids",
+      "0,1,2",
+      "--weights",
+      "0,0,1",
+      "--wallet",
+      "golden",
+      "--hotkey",
+      "from_seed",
+      "--wallet-path",
+      root,
+    ],
+    chain,
+  );
+  assertEquals(r.code, 0, r.err.join("\n"));
+  assertEquals((await chain.metagraph(81)).lastUpdate[2], 95);
+  assert(r.out[0].includes(hotkey), r.out[0]);
+});
+
+Deno.test("runChainCli() set-weights reports a missing wallet with exit code 1", async () => {
+  const r = await run(
+    [
+      "set-weights",
+      "--netuid",
+      "81",
+      "--uids",
+      "0",
+      "--weights",
+      "1",
+      "--wallet",
+      "nope",
+      "--hotkey",
+      "h",
+      "--wallet-path",
+      "/nonexistent",
+    ],
+    await subnet(),
+  );
+  assertEquals(r.code, 1);
+  assert(r.err[0].includes("[not_found]"), r.err[0]);
+});
+
 Deno.test("runChainCli() set-weights reports a chain refusal with exit code 1", async () => {
   const chain = await subnet();
   const r = await run(
