@@ -31,7 +31,7 @@ import {
   parseDeltaMetadata,
   serializeCheckpointMetadata,
 } from "./metadata.ts";
-import { isAnchorWindow } from "./retention.ts";
+import { computeRetentionWindows, isAnchorWindow, type RetentionOptions } from "./retention.ts";
 import { applySparseDelta } from "./sparse_delta.ts";
 import type { StateDict } from "./state_dict.ts";
 import { computeWeightsHash } from "./weights_hash.ts";
@@ -251,6 +251,36 @@ export async function downloadDeltaCheckpoint(
   return { metadata, deltaMetadata, tensors: decodeSparseDelta(file, deltaMetadata.format) };
 }
 
+/**
+ * The fast path of a running miner or validator: when checkpoint `window` is a DELTA whose
+ * `prev_window` is the checkpoint already in memory, apply it there and check `weights_hash`.
+ *
+ * @param store The trainer's bucket.
+ * @param window The new checkpoint's window.
+ * @param loaded The checkpoint in memory: its window and weights (not modified).
+ * @returns The new weights and metadata, or null when the fast path does not apply (FULL, or a
+ *   DELTA against another window); then use {@link reconstructCheckpoint}.
+ * @throws {CheckpointError} Any download error, or `weights_hash_mismatch`.
+ */
+export async function applyDeltaInMemory(
+  store: ObjectStore,
+  window: number,
+  loaded: { window: number; weights: StateDict },
+): Promise<{ weights: StateDict; metadata: CheckpointMetadata } | null> {
+  const { type, metadata } = await fetchCheckpointMetadata(store, window, ["DELTA", "FULL"]);
+  if (type !== "DELTA" || metadata.prev_window !== loaded.window) return null;
+  const delta = await downloadDeltaCheckpoint(store, window);
+  const weights = applySparseDelta(loaded.weights, delta.tensors);
+  if (metadata.weights_hash === null) {
+    throw new CheckpointError(
+      "bad_metadata",
+      `DELTA checkpoint ${window} has no weights_hash; its result cannot be verified`,
+    );
+  }
+  await checkWeightsHash(weights, metadata.weights_hash, `checkpoint ${window}`);
+  return { weights, metadata };
+}
+
 /** Options of {@link reconstructCheckpoint}. */
 export interface ReconstructOptions {
   /**
@@ -404,4 +434,48 @@ async function writeReconstructed(
     await Deno.remove(tmp, { recursive: true }).catch(() => undefined);
     throw e;
   }
+}
+
+/**
+ * Prunes a local checkpoint cache with the shared retention policy: removes `checkpoint-{W}`
+ * folders outside {@link computeRetentionWindows}(current) and leftover `.partial` folders older
+ * than `maxPartialAgeMs` (an interrupted download; ours carry no PID, so age decides).
+ *
+ * @param cacheRoot Cache root.
+ * @param currentWindow The current window.
+ * @param options `now` (injected clock, ms since epoch), `maxPartialAgeMs` (default 1 h),
+ *   retention options.
+ * @returns Names of the removed entries, sorted.
+ */
+export async function pruneCheckpointCache(
+  cacheRoot: string,
+  currentWindow: number,
+  options: RetentionOptions & { now: number; maxPartialAgeMs?: number },
+): Promise<string[]> {
+  const keep = computeRetentionWindows(currentWindow, options);
+  const maxAge = options.maxPartialAgeMs ?? 3_600_000;
+  const removed: string[] = [];
+  let entries: Deno.DirEntry[];
+  try {
+    entries = await Array.fromAsync(Deno.readDir(cacheRoot));
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return removed;
+    throw e;
+  }
+  for (const e of entries) {
+    if (!e.isDirectory) continue;
+    const path = join(cacheRoot, e.name);
+    const full = /^checkpoint-(\d+)$/.exec(e.name);
+    let remove = false;
+    if (full !== null) remove = !keep.has(Number(full[1]));
+    else if (e.name.endsWith(".partial")) {
+      const mtime = (await Deno.stat(path)).mtime?.getTime() ?? 0;
+      remove = options.now - mtime > maxAge;
+    }
+    if (remove) {
+      await Deno.remove(path, { recursive: true });
+      removed.push(e.name);
+    }
+  }
+  return removed.sort();
 }

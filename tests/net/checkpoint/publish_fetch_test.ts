@@ -6,8 +6,10 @@ import { deepStrictEqual, ok, rejects, strictEqual } from "node:assert/strict";
 import { join } from "node:path";
 import { CheckpointError } from "../../../src/net/checkpoint/checkpoint_error.ts";
 import {
+  applyDeltaInMemory,
   downloadFullCheckpoint,
   findReadyCheckpoint,
+  pruneCheckpointCache,
   reconstructCheckpoint,
   verifiedCachedCheckpoint,
 } from "../../../src/net/checkpoint/fetch.ts";
@@ -282,5 +284,50 @@ Deno.test("publishFullCheckpoint() signs the canonical metadata into manifest.si
     const sig = await env.store.get(`${checkpointTypePrefix(0, "FULL")}manifest.sig`);
     strictEqual(new TextDecoder().decode(sig), "ab".repeat(64));
     strictEqual(meta.config_hash, computeConfigHash(FIELDS.trainingConfig));
+  });
+});
+
+Deno.test("applyDeltaInMemory() advances loaded weights by one delta", async () => {
+  await withEnv(async (env) => {
+    await publishChain(env, 2);
+    const next = await applyDeltaInMemory(env.store, 60, { window: 30, weights: weightsAt(1) });
+    deepStrictEqual(next?.weights, weightsAt(2));
+  });
+});
+
+Deno.test("applyDeltaInMemory() declines a delta against another window", async () => {
+  await withEnv(async (env) => {
+    await publishChain(env, 2);
+    strictEqual(
+      await applyDeltaInMemory(env.store, 60, { window: 0, weights: weightsAt(0) }),
+      null,
+    );
+  });
+});
+
+Deno.test("applyDeltaInMemory() refuses weights that miss the published hash", async () => {
+  await withEnv(async (env) => {
+    await publishChain(env, 2);
+    await rejects(
+      applyDeltaInMemory(env.store, 60, { window: 30, weights: weightsAt(0) }),
+      hasCode("weights_hash_mismatch"),
+    );
+  });
+});
+
+Deno.test("pruneCheckpointCache() removes windows outside the policy and stale partials", async () => {
+  await withEnv(async (env) => {
+    for (const name of ["checkpoint-0", "checkpoint-330", "checkpoint-600", "checkpoint-960"]) {
+      await Deno.mkdir(join(env.cacheRoot, name), { recursive: true });
+    }
+    await Deno.mkdir(join(env.cacheRoot, "checkpoint-990.abc.partial"));
+    const now = (await Deno.stat(join(env.cacheRoot, "checkpoint-990.abc.partial"))).mtime!
+      .getTime();
+    // current 960: keep 0..270 and 600..960.
+    deepStrictEqual(await pruneCheckpointCache(env.cacheRoot, 960, { now }), ["checkpoint-330"]);
+    deepStrictEqual(
+      await pruneCheckpointCache(env.cacheRoot, 960, { now: now + 3_600_001 }),
+      ["checkpoint-990.abc.partial"],
+    );
   });
 });
