@@ -46,6 +46,23 @@ export const SYSTEM_CLOCK: Clock = {
     }),
 };
 
+/**
+ * Default jitter source: a uniform draw in [0, 1) from the platform CSPRNG (jitter only spreads
+ * retries; nothing reproducible depends on it).
+ *
+ * @returns A number in [0, 1).
+ *
+ * @example
+ * ```ts
+ * import { jitterRandom } from "./retry.ts";
+ * const r = jitterRandom();
+ * if (!(r >= 0 && r < 1)) throw new Error("out of range");
+ * ```
+ */
+export function jitterRandom(): number {
+  return crypto.getRandomValues(new Uint32Array(1))[0] / 2 ** 32;
+}
+
 /** Backoff shape: delay `min(baseDelayMs·2^k, maxDelayMs)` scaled by `1 ± jitter`. */
 export interface BackoffOptions {
   /** Delay before the first retry, before jitter. */
@@ -111,7 +128,7 @@ export interface RetryOptions extends BackoffOptions {
   onRetry?: (event: RetryEvent) => void;
   /** Timer; defaults to {@linkcode SYSTEM_CLOCK}. */
   clock?: Clock;
-  /** Draws in [0, 1) for jitter; defaults to `Math.random`. */
+  /** Draws in [0, 1) for jitter; defaults to {@linkcode jitterRandom}. */
   random?: () => number;
 }
 
@@ -144,7 +161,7 @@ export async function retry<T>(
     throw new RangeError(`Retry attempts must be an integer >= 1, got ${options.attempts}`);
   }
   const clock = options.clock ?? SYSTEM_CLOCK;
-  const random = options.random ?? Math.random;
+  const random = options.random ?? jitterRandom;
   for (let attempt = 1;; attempt++) {
     try {
       return await operation(attempt);

@@ -38,6 +38,7 @@ import { StorageError, type StorageErrorCode } from "./errors.ts";
 import {
   type BackoffOptions,
   type Clock,
+  jitterRandom,
   retry,
   type RetryEvent,
   SYSTEM_CLOCK,
@@ -54,6 +55,8 @@ export const MIN_PART_SIZE_BYTES = 5 * MIB;
 export const DEFAULT_TIMEOUT_MS = 90_000;
 /** Prefix of staged single-part uploads (outside every prefix GRAIL lists). */
 export const STAGING_PREFIX = "grail-staging/";
+/** The reference's timeout for discovery HEADs. */
+export const DEFAULT_HEAD_TIMEOUT_MS = 6_000;
 /** User-metadata key holding the object's SHA-256 (hex). */
 export const SHA256_METADATA_KEY = "sha256";
 
@@ -106,6 +109,8 @@ export interface S3StoreOptions {
   forcePathStyle?: boolean;
   /** Per-request timeout; default 90 s. */
   timeoutMs?: number;
+  /** Timeout of a HEAD (the validator's discovery probe, infra spec §4.4); default 6 s. */
+  headTimeoutMs?: number;
   /** Attempts per request, including the first; default 3. */
   attempts?: number;
   /** Size at which uploads switch to multipart; default 50 MiB. */
@@ -186,6 +191,7 @@ export class S3Store implements ObjectStore {
   readonly bucket: string;
   readonly #client: S3Client;
   readonly #timeoutMs: number;
+  readonly #headTimeoutMs: number;
   readonly #attempts: number;
   readonly #multipartThresholdBytes: number;
   readonly #partSizeBytes: number | undefined;
@@ -218,6 +224,7 @@ export class S3Store implements ObjectStore {
     }
     this.bucket = options.bucket;
     this.#timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.#headTimeoutMs = options.headTimeoutMs ?? DEFAULT_HEAD_TIMEOUT_MS;
     this.#attempts = options.attempts ?? 3;
     this.#multipartThresholdBytes = options.multipartThresholdBytes ?? MULTIPART_THRESHOLD_BYTES;
     this.#partSizeBytes = options.partSizeBytes;
@@ -225,7 +232,7 @@ export class S3Store implements ObjectStore {
     this.#listPageSize = options.listPageSize ?? 1000;
     this.#stagedUploads = options.stagedUploads ?? true;
     this.#clock = options.clock ?? SYSTEM_CLOCK;
-    this.#random = options.random ?? Math.random;
+    this.#random = options.random ?? jitterRandom;
     this.#onRetry = options.onRetry;
     this.#client = new S3Client({
       endpoint: options.endpoint,
@@ -292,7 +299,12 @@ export class S3Store implements ObjectStore {
   }
 
   /** Runs one SDK call with a timeout and classified errors. */
-  #once<T>(operation: string, key: string, call: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  #once<T>(
+    operation: string,
+    key: string,
+    call: (signal: AbortSignal) => Promise<T>,
+    timeoutMs: number = this.#timeoutMs,
+  ): Promise<T> {
     return withTimeout(
       async (signal) => {
         try {
@@ -310,13 +322,13 @@ export class S3Store implements ObjectStore {
           );
         }
       },
-      this.#timeoutMs,
+      timeoutMs,
       () =>
         new StorageError(
           "timeout",
           `${operation} ${
             JSON.stringify(key)
-          } in bucket ${this.bucket} took longer than ${this.#timeoutMs} ms`,
+          } in bucket ${this.bucket} took longer than ${timeoutMs} ms`,
           { key },
         ),
       this.#clock,
@@ -328,8 +340,9 @@ export class S3Store implements ObjectStore {
     operation: string,
     key: string,
     call: (signal: AbortSignal) => Promise<T>,
+    timeoutMs: number = this.#timeoutMs,
   ): Promise<T> {
-    return retry(() => this.#once(operation, key, call), {
+    return retry(() => this.#once(operation, key, call, timeoutMs), {
       ...UPLOAD_BACKOFF,
       attempts: this.#attempts,
       clock: this.#clock,
@@ -606,6 +619,7 @@ export class S3Store implements ObjectStore {
           this.#client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }), {
             abortSignal,
           }),
+        this.#headTimeoutMs,
       );
       return {
         key,

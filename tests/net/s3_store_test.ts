@@ -1,7 +1,13 @@
 // Integration tests against a real S3 server (npm:s3rver) on 127.0.0.1, with faults injected by
 // a loopback TCP proxy. No sleeps: timeouts and backoff run on a manual clock.
 import { assert, assertEquals, assertRejects, assertRejectsWithCode } from "./_assert.ts";
-import { AccessKey } from "../../src/net/credentials.ts";
+import {
+  AccessKey,
+  decodeCommitment,
+  encodeCommitment,
+  storageCredentialsFromEnv,
+} from "../../src/net/credentials.ts";
+import { windowFileKey } from "../../src/net/storage.ts";
 import { StorageError } from "../../src/net/errors.ts";
 import {
   referencePartSizeBytes,
@@ -281,3 +287,52 @@ Deno.test("S3Store.get() times out on a server that never answers", () => {
     },
   );
 });
+
+Deno.test("S3Store.head() gives up after the 6 s discovery timeout", () => {
+  let clockRef: ManualClock | undefined;
+  return withFaults(
+    () => ({ kind: "stall", onStall: () => clockRef!.advance(6_000) }),
+    async ({ faulty, clock }) => {
+      clockRef = clock;
+      const error = await assertRejectsWithCode(
+        () => faulty.head("grail/windows/x"),
+        StorageError,
+        "timeout",
+      );
+      assert(error.message.includes("6000 ms"), error.message);
+    },
+  );
+});
+
+Deno.test("S3Store: env credentials write, the 128-char commitment lets a reader fetch", () =>
+  withS3(async (s3) => {
+    const env = {
+      R2_ACCOUNT_ID: s3.bucket,
+      R2_BUCKET_ID: s3.bucket,
+      R2_WRITE_ACCESS_KEY_ID: S3RVER_ACCESS_KEY,
+      R2_WRITE_SECRET_ACCESS_KEY: S3RVER_SECRET,
+      R2_READ_ACCESS_KEY_ID: S3RVER_ACCESS_KEY,
+      R2_READ_SECRET_ACCESS_KEY: S3RVER_SECRET,
+      R2_ENDPOINT_URL: s3.endpoint,
+      R2_FORCE_PATH_STYLE: "true",
+    };
+    const credentials = storageCredentialsFromEnv(env);
+    const writer = S3Store.forOwnBucket(credentials, "write");
+    const commitment = encodeCommitment({
+      accountId: credentials.accountId,
+      read: credentials.read,
+    });
+    const reader = S3Store.forCommitment(decodeCommitment(commitment), {
+      endpoint: s3.endpoint,
+      forcePathStyle: true,
+    });
+    try {
+      const key = windowFileKey("5HDvhV6WDCjCKyrXqGQSDYqQAzkzabNhctmiDYEqgBC66BsX", 990);
+      await writer.put(key, pattern(5000));
+      assertEquals(await reader.get(key), pattern(5000));
+      assertEquals((await reader.head(key))?.sizeBytes, 5000);
+    } finally {
+      writer.close();
+      reader.close();
+    }
+  }));
