@@ -235,3 +235,11 @@ Deno.test("defaultWalletRoot() and coldkeyPasswordVariable() follow bittensor's 
   assertEquals(defaultWalletRoot({ HOME: "/root/" }), "/root/.bittensor/wallets");
   assertEquals(coldkeyPasswordVariable("grail-miner"), "BT_COLD_PW_GRAIL_MINER");
 });
+
+Deno.test("loadHotkey() returns a pair whose inspection and JSON hold no secret", async () => {
+  const pair = await loadHotkey({ ...GOLDEN, hotkey: "from_phrase" });
+  const shown = Deno.inspect(pair, { depth: 10, showHidden: true }) + JSON.stringify(pair);
+  for (const secret of ["leopard", PRIVATE_KEY.slice(2, 18), "da3cf5b1e914", "f8c8a8ec9d0f"]) {
+    assert(!shown.includes(secret), `leaked ${secret}`);
+  }
+});
