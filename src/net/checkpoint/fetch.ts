@@ -21,7 +21,12 @@ import {
   findCheckpointForWindow,
   type ReadyCheckpoint,
 } from "./layout.ts";
-import { isWeightsFile, loadStateDict, saveStateDict } from "./local_weights.ts";
+import {
+  computeFolderWeightsHash,
+  isWeightsFile,
+  loadStateDict,
+  saveStateDict,
+} from "./local_weights.ts";
 import { buildFileManifest, MANIFEST_EXCLUDED, sha256Hex } from "./manifest.ts";
 import {
   type CheckpointMetadata,
@@ -140,7 +145,14 @@ async function tempDirBeside(dest: string): Promise<string> {
 }
 
 async function checkWeightsHash(weights: StateDict, expected: string, what: string): Promise<void> {
-  const actual = await computeWeightsHash(weights);
+  checkHash(await computeWeightsHash(weights), expected, what);
+}
+
+async function checkFolderWeightsHash(dir: string, expected: string, what: string): Promise<void> {
+  checkHash(await computeFolderWeightsHash(dir), expected, what);
+}
+
+function checkHash(actual: string, expected: string, what: string): void {
   if (actual !== expected) {
     throw new CheckpointError(
       "weights_hash_mismatch",
@@ -176,11 +188,7 @@ export async function downloadFullCheckpoint(
       await Deno.writeFile(join(tmp, rel), bytes);
     }
     if (metadata.weights_hash !== null) {
-      await checkWeightsHash(
-        await loadStateDict(tmp),
-        metadata.weights_hash,
-        `checkpoint ${window}`,
-      );
+      await checkFolderWeightsHash(tmp, metadata.weights_hash, `checkpoint ${window}`);
     }
     await Deno.writeTextFile(join(tmp, "metadata.json"), serializeCheckpointMetadata(metadata));
     await intoPlace(tmp, destDir);

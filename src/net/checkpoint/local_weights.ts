@@ -6,11 +6,14 @@
  */
 
 import { join } from "node:path";
+import { createXXHash128 } from "hash-wasm";
 import {
   readSafetensorsHeader,
   readTensorBytes,
+  type SafetensorsEntry,
   writeSafetensors,
 } from "../../model/safetensors.ts";
+import { sortCodePoints } from "../_python_json.ts";
 import { CheckpointError } from "./checkpoint_error.ts";
 import type { StateDict, WeightDtype } from "./state_dict.ts";
 
@@ -40,6 +43,53 @@ export function isWeightsFile(name: string): boolean {
     /^model-\d+-of-\d+\.safetensors$/.test(name);
 }
 
+async function weightFiles(dir: string): Promise<string[]> {
+  if (await exists(join(dir, WEIGHTS_FILE))) return [join(dir, WEIGHTS_FILE)];
+  if (await exists(join(dir, WEIGHTS_INDEX_FILE))) {
+    const index = JSON.parse(await Deno.readTextFile(join(dir, WEIGHTS_INDEX_FILE)));
+    const shards = new Set<string>(Object.values(index.weight_map ?? {}) as string[]);
+    return [...shards].sort().map((f) => join(dir, f));
+  }
+  throw new CheckpointError(
+    "not_found",
+    `No weights in ${dir}: neither ${WEIGHTS_FILE} nor ${WEIGHTS_INDEX_FILE}`,
+  );
+}
+
+async function weightEntries(dir: string): Promise<SafetensorsEntry[]> {
+  const out: SafetensorsEntry[] = [];
+  for (const file of await weightFiles(dir)) {
+    for (const e of (await readSafetensorsHeader(file)).entries) {
+      if (e.dtype !== "BF16" && e.dtype !== "F16" && e.dtype !== "F32") {
+        throw new CheckpointError(
+          "bad_input",
+          `Tensor ${e.name} in ${file} is ${e.dtype}; checkpoint weights must be BF16, F16 or F32`,
+        );
+      }
+      out.push(e);
+    }
+  }
+  return out;
+}
+
+/**
+ * The weights hash of a folder, reading one tensor at a time (a whole model never sits in
+ * memory): same value as `computeWeightsHash(await loadStateDict(dir))`.
+ *
+ * @param dir The folder.
+ * @returns 32 hex characters.
+ * @throws {CheckpointError} `not_found` without weights; `bad_input` for a non-float tensor.
+ */
+export async function computeFolderWeightsHash(dir: string): Promise<string> {
+  const entries = new Map((await weightEntries(dir)).map((e) => [e.name, e]));
+  const hasher = await createXXHash128();
+  hasher.init();
+  for (const name of sortCodePoints(entries.keys())) {
+    hasher.update(await readTensorBytes(entries.get(name)!));
+  }
+  return hasher.digest("hex");
+}
+
 /**
  * Loads every tensor of a folder's weights into memory, in file order (shards in name order).
  *
@@ -48,34 +98,13 @@ export function isWeightsFile(name: string): boolean {
  * @throws {CheckpointError} `not_found` without weights; `bad_input` for a non-float tensor.
  */
 export async function loadStateDict(dir: string): Promise<StateDict> {
-  let files: string[];
-  if (await exists(join(dir, WEIGHTS_FILE))) files = [join(dir, WEIGHTS_FILE)];
-  else if (await exists(join(dir, WEIGHTS_INDEX_FILE))) {
-    const index = JSON.parse(await Deno.readTextFile(join(dir, WEIGHTS_INDEX_FILE)));
-    const shards = new Set<string>(Object.values(index.weight_map ?? {}) as string[]);
-    files = [...shards].sort().map((f) => join(dir, f));
-  } else {
-    throw new CheckpointError(
-      "not_found",
-      `No weights in ${dir}: neither ${WEIGHTS_FILE} nor ${WEIGHTS_INDEX_FILE}`,
-    );
-  }
   const out: StateDict = new Map();
-  for (const file of files) {
-    const header = await readSafetensorsHeader(file);
-    for (const e of header.entries) {
-      if (e.dtype !== "BF16" && e.dtype !== "F16" && e.dtype !== "F32") {
-        throw new CheckpointError(
-          "bad_input",
-          `Tensor ${e.name} in ${file} is ${e.dtype}; checkpoint weights must be BF16, F16 or F32`,
-        );
-      }
-      out.set(e.name, {
-        dtype: e.dtype as WeightDtype,
-        shape: e.shape,
-        data: await readTensorBytes(e),
-      });
-    }
+  for (const e of await weightEntries(dir)) {
+    out.set(e.name, {
+      dtype: e.dtype as WeightDtype,
+      shape: e.shape,
+      data: await readTensorBytes(e),
+    });
   }
   return out;
 }

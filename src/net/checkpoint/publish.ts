@@ -20,7 +20,7 @@ import {
   checkpointTypePrefix,
   readyKey,
 } from "./layout.ts";
-import { loadStateDict } from "./local_weights.ts";
+import { computeFolderWeightsHash } from "./local_weights.ts";
 import { buildFileManifest, sha256Hex } from "./manifest.ts";
 import {
   canonicalMetadataJson,
@@ -152,9 +152,7 @@ export async function publishFullCheckpoint(
   for (const rel of Object.keys(manifest)) {
     await store.put(`${prefix}${rel}`, await Deno.readFile(join(options.dir, rel)));
   }
-  const hash = options.computeHash === false
-    ? null
-    : await computeWeightsHash(await loadStateDict(options.dir));
+  const hash = options.computeHash === false ? null : await computeFolderWeightsHash(options.dir);
   const meta = buildMetadata(options.window, "FULL", manifest, options.fields, {
     prev: null,
     anchor: null,

@@ -14,7 +14,12 @@ import {
   verifiedCachedCheckpoint,
 } from "../../../src/net/checkpoint/fetch.ts";
 import { checkpointTypePrefix } from "../../../src/net/checkpoint/layout.ts";
-import { loadStateDict, saveStateDict } from "../../../src/net/checkpoint/local_weights.ts";
+import {
+  computeFolderWeightsHash,
+  loadStateDict,
+  saveStateDict,
+} from "../../../src/net/checkpoint/local_weights.ts";
+import { computeWeightsHash } from "../../../src/net/checkpoint/weights_hash.ts";
 import {
   canonicalMetadataJson,
   computeConfigHash,
@@ -328,6 +333,15 @@ Deno.test("pruneCheckpointCache() removes windows outside the policy and stale p
     deepStrictEqual(
       await pruneCheckpointCache(env.cacheRoot, 960, { now: now + 3_600_001 }),
       ["checkpoint-990.abc.partial"],
+    );
+  });
+});
+
+Deno.test("computeFolderWeightsHash() equals the hash of the loaded weights", async () => {
+  await withEnv(async (env) => {
+    strictEqual(
+      await computeFolderWeightsHash(env.fullDir),
+      await computeWeightsHash(await loadStateDict(env.fullDir)),
     );
   });
 });
