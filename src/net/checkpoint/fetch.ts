@@ -169,6 +169,7 @@ function checkHash(actual: string, expected: string, what: string): void {
  * @param store The trainer's bucket.
  * @param window Checkpoint window.
  * @param destDir Destination folder (replaced if present).
+ * @param concurrency Files downloaded at once (default 8, as the reference).
  * @returns The metadata.
  * @throws {CheckpointError} `not_found`, `bad_metadata`, `hash_mismatch`,
  *   `weights_hash_mismatch`.
@@ -177,16 +178,38 @@ export async function downloadFullCheckpoint(
   store: ObjectStore,
   window: number,
   destDir: string,
+  concurrency = 8,
 ): Promise<CheckpointMetadata> {
   const { metadata } = await fetchCheckpointMetadata(store, window, ["FULL"]);
   const prefix = checkpointTypePrefix(window, "FULL");
   const tmp = await tempDirBeside(destDir);
   try {
-    for (const [rel, sha] of Object.entries(metadata.file_manifest)) {
-      const bytes = await fetchVerified(store, `${prefix}${rel}`, sha);
-      await Deno.mkdir(dirname(join(tmp, rel)), { recursive: true });
-      await Deno.writeFile(join(tmp, rel), bytes);
-    }
+    const files = Object.entries(metadata.file_manifest);
+    let next = 0;
+    const worker = async () => {
+      while (next < files.length && !failed) {
+        const [rel, sha] = files[next++];
+        const bytes = await fetchVerified(store, `${prefix}${rel}`, sha);
+        await Deno.mkdir(dirname(join(tmp, rel)), { recursive: true });
+        await Deno.writeFile(join(tmp, rel), bytes);
+      }
+    };
+    // The reference downloads 8 files at a time. Every worker settles before the cleanup below
+    // runs, so none writes into a removed folder; the first failure fails the download.
+    let failed = false;
+    const guarded = async () => {
+      try {
+        await worker();
+      } catch (e) {
+        failed = true;
+        throw e;
+      }
+    };
+    const results = await Promise.allSettled(
+      Array.from({ length: Math.min(concurrency, files.length) }, guarded),
+    );
+    const rejected = results.find((r) => r.status === "rejected");
+    if (rejected !== undefined) throw (rejected as PromiseRejectedResult).reason;
     if (metadata.weights_hash !== null) {
       await checkFolderWeightsHash(tmp, metadata.weights_hash, `checkpoint ${window}`);
     }
