@@ -23,7 +23,9 @@
  *   client refuses to fake;
  * - `invalid_weights`: the chain would reject the weight vector (unknown or duplicate uids);
  * - `extrinsic_failed`: the extrinsic was included but dispatched with an error;
- * - `unsupported_runtime`: the runtime lacks a call or runtime API this client needs.
+ * - `unsupported_runtime`: the runtime lacks a call or runtime API this client needs;
+ * - `circuit_open`: recent calls all failed, so this one was refused without trying
+ *   (`ResilientChain`).
  */
 export type ChainErrorCode =
   | "connect_failed"
@@ -40,7 +42,8 @@ export type ChainErrorCode =
   | "commit_reveal_required"
   | "invalid_weights"
   | "extrinsic_failed"
-  | "unsupported_runtime";
+  | "unsupported_runtime"
+  | "circuit_open";
 
 /**
  * A chain read or extrinsic failed. `code` is for programs, the message for people; `endpoint`
