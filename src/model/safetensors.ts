@@ -418,6 +418,51 @@ export function f32ToBf16Bytes(values: ArrayLike<number>): Uint8Array {
 }
 
 /**
+ * Rounds values to IEEE half precision (round to nearest, ties to even; overflow to ±Infinity,
+ * subnormals kept), as torch's `.to(torch.float16)` does, giving little-endian bytes.
+ *
+ * @param values Float values (rounded to float32 first).
+ * @returns 2 bytes per value.
+ *
+ * @example 65504 is the largest half; 2^-24 the smallest subnormal
+ * ```ts
+ * import { f32ToF16Bytes, widenToF32 } from "./safetensors.ts";
+ * const back = widenToF32(f32ToF16Bytes([65504, 2 ** -24, 1 / 3]), "F16");
+ * if (back[0] !== 65504 || back[1] !== 2 ** -24 || back[2] !== 0.333251953125) throw new Error();
+ * ```
+ */
+export function f32ToF16Bytes(values: ArrayLike<number>): Uint8Array {
+  const out = new Uint8Array(values.length * 2);
+  const view = new DataView(out.buffer);
+  for (let i = 0; i < values.length; i++) {
+    view.setUint16(2 * i, f16Bits(Math.fround(values[i])), true);
+  }
+  return out;
+}
+
+function f16Bits(x: number): number {
+  const sign = x < 0 || Object.is(x, -0) ? 0x8000 : 0;
+  const a = Math.abs(x);
+  if (Number.isNaN(x)) return 0x7e00;
+  if (a >= 65520) return sign | 0x7c00; // rounds past the largest half (65504)
+  if (a < 2 ** -14) {
+    // Subnormal: a multiple of 2^-24, rounded to nearest even by the FPU-exact scaling.
+    return sign | roundHalfEven(a * 2 ** 24);
+  }
+  const exp = Math.floor(Math.log2(a));
+  const e = a >= 2 ** (exp + 1) ? exp + 1 : a < 2 ** exp ? exp - 1 : exp; // guard log2 rounding
+  const mant = roundHalfEven((a / 2 ** e - 1) * 1024);
+  // A mantissa that rounds up to 1024 carries into the exponent.
+  return mant === 1024 ? sign | ((e + 16) << 10) : sign | ((e + 15) << 10) | mant;
+}
+
+function roundHalfEven(v: number): number {
+  const f = Math.floor(v);
+  const d = v - f;
+  return d > 0.5 || (d === 0.5 && f % 2 === 1) ? f + 1 : f;
+}
+
+/**
  * Float32 values as little-endian bytes.
  *
  * @param values Float values.

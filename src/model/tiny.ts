@@ -14,7 +14,13 @@ import { join } from "node:path";
 import type { Architecture } from "./config.ts";
 import { parseModelConfig } from "./config.ts";
 import { expectedTensorShapes } from "./checkpoint.ts";
-import { f32Bytes, f32ToBf16Bytes, type TensorToWrite, writeSafetensors } from "./safetensors.ts";
+import {
+  f32Bytes,
+  f32ToBf16Bytes,
+  f32ToF16Bytes,
+  type TensorToWrite,
+  writeSafetensors,
+} from "./safetensors.ts";
 import { SeededRandom } from "./seeded_random.ts";
 import { writeFileAtomic } from "./_atomic_write.ts";
 
@@ -39,7 +45,7 @@ export interface TinyModelOptions {
   /** V (default 512). */
   vocabSize?: number;
   /** Stored dtype (default BF16, like real checkpoints). */
-  dtype?: "BF16" | "F32";
+  dtype?: "BF16" | "F16" | "F32";
   /** Tied lm_head (default: true for qwen3, false otherwise). */
   tieWordEmbeddings?: boolean;
   /** `attention_bias` for llama/qwen3 (default false; qwen2 always has q/k/v bias). */
@@ -132,7 +138,7 @@ export async function makeTinyModel(
     high_freq_factor: scaling.highFreqFactor,
     original_max_position_embeddings: scaling.originalMaxPositionEmbeddings,
   };
-  const dtypeName = dtype === "BF16" ? "bfloat16" : "float32";
+  const dtypeName = { BF16: "bfloat16", F16: "float16", F32: "float32" }[dtype];
   const config: Record<string, unknown> = {
     architectures: [
       { qwen2: "Qwen2ForCausalLM", qwen3: "Qwen3ForCausalLM", llama: "LlamaForCausalLM" }[arch],
@@ -179,7 +185,7 @@ export async function makeTinyModel(
       name,
       dtype,
       shape,
-      data: dtype === "BF16" ? f32ToBf16Bytes(values) : f32Bytes(values),
+      data: { BF16: f32ToBf16Bytes, F16: f32ToF16Bytes, F32: f32Bytes }[dtype](values),
     });
   }
   await Deno.mkdir(dir, { recursive: true });

@@ -2,6 +2,8 @@ import { deepStrictEqual, ok as assert, rejects, strictEqual, throws } from "nod
 import { type CpuModel, loadCpuModel } from "../../src/model/cpu_model.ts";
 import { ModelError } from "../../src/model/errors.ts";
 import { makeTinyModel } from "../../src/model/tiny.ts";
+import { openCheckpoint } from "../../src/model/checkpoint.ts";
+import { f32Bytes, writeSafetensors } from "../../src/model/safetensors.ts";
 import { sketches } from "../../src/protocol/sketch.ts";
 import { sketchCoefficients } from "../../src/protocol/coefficients.ts";
 import { verifySketch } from "../../src/protocol/verify.ts";
@@ -245,6 +247,36 @@ Deno.test("loadCpuModel() runs tiny llama (Llama-3 RoPE, attention bias) and qwe
       assert(out.nextTokenLogprobs.every((x) => Number.isFinite(x) && x <= 0));
       assert(out.hidden.every(Number.isFinite));
     }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("loadCpuModel() runs an F16 checkpoint exactly as the F32 checkpoint of the same values", async () => {
+  // F16 widens to float32 exactly, so writing the widened values as F32 must give the same bits.
+  const dir = await Deno.makeTempDir();
+  try {
+    const shape = { architecture: "qwen3" as const, seed: 4, vocabSize: 64, hiddenSize: 32 };
+    await makeTinyModel(`${dir}/f16`, { ...shape, dtype: "F16" });
+    const ckpt = await openCheckpoint(`${dir}/f16`);
+    strictEqual(ckpt.config.torchDtype, "float16");
+    const tensors = [];
+    for (const [name, info] of ckpt.tensors) {
+      tensors.push({
+        name,
+        dtype: "F32" as const,
+        shape: info.shape,
+        data: f32Bytes(await ckpt.readF32(name)),
+      });
+    }
+    ckpt.close();
+    await Deno.mkdir(`${dir}/f32`);
+    await Deno.copyFile(`${dir}/f16/config.json`, `${dir}/f32/config.json`);
+    await writeSafetensors(`${dir}/f32/model.safetensors`, tensors);
+    const seq = [[5, 9, 2, 33, 60, 1]];
+    const [a] = await (await loadCpuModel(`${dir}/f16`)).proofForward(seq);
+    const [b] = await (await loadCpuModel(`${dir}/f32`)).proofForward(seq);
+    deepStrictEqual(a, b);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

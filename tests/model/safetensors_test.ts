@@ -4,6 +4,7 @@ import {
   f16BitsToNumber,
   f32Bytes,
   f32ToBf16Bytes,
+  f32ToF16Bytes,
   parseSafetensorsHeader,
   readSafetensorsHeader,
   readTensorBytes,
@@ -183,4 +184,26 @@ Deno.test("f32ToBf16Bytes() rounds to nearest even as torch does", () => {
 
 Deno.test("widenToF32() rejects a byte length that is not a whole number of elements", () => {
   throws(() => widenToF32(new Uint8Array(3), "BF16"), RangeError);
+});
+
+Deno.test("f32ToF16Bytes() round-trips every finite half exactly", () => {
+  const bits = Uint16Array.from({ length: 65536 }, (_, i) => i).filter((h) =>
+    (h & 0x7c00) !== 0x7c00
+  );
+  const values = Array.from(bits, f16BitsToNumber);
+  const back = new Uint16Array(f32ToF16Bytes(values).buffer);
+  for (let i = 0; i < bits.length; i++) {
+    // ±0 keep their sign; every other half maps to itself.
+    if (back[i] !== bits[i]) {
+      throw new Error(`0x${bits[i].toString(16)} -> 0x${back[i].toString(16)}`);
+    }
+  }
+});
+
+Deno.test("f32ToF16Bytes() rounds midpoints to the even neighbour and overflows to infinity", () => {
+  // Between 1 and 1 + 2^-10 the midpoint goes to 1 (even); between 1 + 2^-10 and 1 + 2^-9 up.
+  const out = new Uint16Array(
+    f32ToF16Bytes([1 + 2 ** -11, 1 + 3 * 2 ** -11, 65519, 65520, -1e9]).buffer,
+  );
+  deepStrictEqual([...out], [0x3c00, 0x3c02, 0x7bff, 0x7c00, 0xfc00]);
 });
