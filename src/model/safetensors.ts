@@ -489,20 +489,26 @@ export interface TensorToWrite {
   dtype: SafetensorsStoredDtype;
   /** Dimensions. */
   shape: readonly number[];
-  /** Little-endian element bytes (product of shape × element size). */
-  data: Uint8Array;
+  /**
+   * Little-endian element bytes (product of shape × element size), or a function producing them
+   * when the writer reaches this tensor, so a large checkpoint can be written one tensor at a
+   * time without holding it all.
+   */
+  data: Uint8Array | (() => Uint8Array | Promise<Uint8Array>);
 }
 
 /**
  * Writes a safetensors file atomically: a temp file in the same folder, then a rename, so readers
  * see either the old file or the whole new one. Tensors are stored in the order given; the header
- * is padded with spaces to a multiple of 8 bytes, as the reference writer does.
+ * is padded with spaces to a multiple of 8 bytes, as the reference writer does. Lazy tensors
+ * (`data` as a function) are produced in order, each written before the next is asked for.
  *
  * @param path Destination.
  * @param tensors The tensors.
  * @param metadata Optional `__metadata__` string map (e.g. `{ format: "pt" }`).
  * @returns Once the file is in place.
- * @throws {RangeError} For a duplicate name or data whose length does not match dtype × shape.
+ * @throws {RangeError} For a duplicate name or data whose length does not match dtype × shape
+ *   (a lazy tensor's mismatch aborts the write; the destination is left untouched).
  *
  * @example
  * ```ts
@@ -528,14 +534,8 @@ export async function writeSafetensors(
     if (Object.hasOwn(header, t.name)) {
       throw new RangeError(`Invalid tensors: duplicate name ${JSON.stringify(t.name)}`);
     }
-    const expected = t.shape.reduce((a, b) => a * b, 1) * DTYPE_SIZE_BYTES[t.dtype];
-    if (t.data.length !== expected) {
-      throw new RangeError(
-        `Invalid data for tensor ${t.name}: ${t.data.length} bytes, ${t.dtype}${
-          JSON.stringify(t.shape)
-        } needs ${expected}`,
-      );
-    }
+    const expected = byteLengthOf(t);
+    if (typeof t.data !== "function") checkLength(t, t.data, expected);
     header[t.name] = {
       dtype: t.dtype,
       shape: [...t.shape],
@@ -558,7 +558,11 @@ export async function writeSafetensors(
     try {
       await writeAll(f, prefix);
       await writeAll(f, json);
-      for (const t of tensors) await writeAll(f, t.data);
+      for (const t of tensors) {
+        const data = typeof t.data === "function" ? await t.data() : t.data;
+        checkLength(t, data, byteLengthOf(t));
+        await writeAll(f, data);
+      }
       await f.syncData();
     } finally {
       f.close();
@@ -568,6 +572,20 @@ export async function writeSafetensors(
     // The write already failed; a leftover temp file must not mask that error.
     await Deno.remove(tmp).catch(() => undefined);
     throw cause;
+  }
+}
+
+function byteLengthOf(t: TensorToWrite): number {
+  return t.shape.reduce((a, b) => a * b, 1) * DTYPE_SIZE_BYTES[t.dtype];
+}
+
+function checkLength(t: TensorToWrite, data: Uint8Array, expected: number): void {
+  if (data.length !== expected) {
+    throw new RangeError(
+      `Invalid data for tensor ${t.name}: ${data.length} bytes, ${t.dtype}${
+        JSON.stringify(t.shape)
+      } needs ${expected}`,
+    );
   }
 }
 

@@ -207,3 +207,47 @@ Deno.test("f32ToF16Bytes() rounds midpoints to the even neighbour and overflows 
   );
   deepStrictEqual([...out], [0x3c00, 0x3c02, 0x7bff, 0x7c00, 0xfc00]);
 });
+
+Deno.test("writeSafetensors() asks lazy tensors for their bytes in order, one at a time", async () => {
+  await withTempDir(async (dir) => {
+    const asked: string[] = [];
+    const lazy = (name: string, byte: number) => () => {
+      asked.push(name);
+      return Promise.resolve(new Uint8Array([byte, byte]));
+    };
+    await writeSafetensors(`${dir}/l.safetensors`, [
+      { name: "a", dtype: "U8", shape: [2], data: lazy("a", 1) },
+      { name: "b", dtype: "U8", shape: [2], data: new Uint8Array([2, 2]) },
+      { name: "c", dtype: "U8", shape: [2], data: lazy("c", 3) },
+    ]);
+    deepStrictEqual(asked, ["a", "c"]);
+    const h = await readSafetensorsHeader(`${dir}/l.safetensors`);
+    deepStrictEqual([...(await readTensorBytes(h.entries[2]))], [3, 3]);
+  });
+});
+
+Deno.test("writeSafetensors() aborts on a lazy tensor of the wrong length and keeps the old file", async () => {
+  await withTempDir(async (dir) => {
+    const path = `${dir}/m.safetensors`;
+    await writeSafetensors(path, [{
+      name: "old",
+      dtype: "U8",
+      shape: [1],
+      data: new Uint8Array([9]),
+    }]);
+    await rejects(
+      () =>
+        writeSafetensors(path, [{
+          name: "w",
+          dtype: "F32",
+          shape: [2],
+          data: () => new Uint8Array(4),
+        }]),
+      (e: unknown) => e instanceof RangeError && e.message.includes("w"),
+    );
+    const names = [];
+    for await (const e of Deno.readDir(dir)) names.push(e.name);
+    deepStrictEqual(names, ["m.safetensors"]);
+    deepStrictEqual((await readSafetensorsHeader(path)).entries.map((e) => e.name), ["old"]);
+  });
+});
