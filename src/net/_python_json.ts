@@ -85,7 +85,10 @@ const ESCAPES: Record<string, string> = {
   "\f": "\\f",
 };
 
+const PLAIN_ASCII = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+
 function stringJson(s: string, ensureAscii: boolean): string {
+  if (PLAIN_ASCII.test(s)) return `"${s}"`; // nothing to escape: the common case, kept fast
   let out = '"';
   for (let i = 0; i < s.length; i++) {
     const ch = s[i];
@@ -139,7 +142,8 @@ export function pythonJsonDumps(value: PyJson, options: PyJsonOptions = {}): str
     if (v === false) return "false";
     if (v instanceof PyFloat) return floatJson(v.value);
     if (typeof v === "number") {
-      return Number.isInteger(v) && !Object.is(v, -0) ? String(BigInt(v)) : floatJson(v);
+      if (Number.isSafeInteger(v) && !Object.is(v, -0)) return String(v);
+      return Number.isInteger(v) ? String(BigInt(v)) : floatJson(v);
     }
     if (typeof v === "string") return stringJson(v, ensureAscii);
     const open = indent === undefined ? "" : "\n" + " ".repeat(indent * (level + 1));
