@@ -173,21 +173,23 @@ export async function makeTinyModel(
   const parsed = parseModelConfig(config, join(dir, "config.json"));
 
   const rng = new SeededRandom(options.seed);
-  const tensors: TensorToWrite[] = [];
-  for (const [name, shape] of expectedTensorShapes(parsed)) {
-    const n = shape.reduce((a, b) => a * b, 1);
-    const values = new Float32Array(n);
-    const isNorm = name.endsWith("norm.weight");
-    for (let i = 0; i < n; i++) {
-      values[i] = isNorm ? 0.6 + 0.8 * rng.random() : WEIGHT_STD * rng.normal();
-    }
-    tensors.push({
-      name,
-      dtype,
-      shape,
-      data: { BF16: f32ToBf16Bytes, F16: f32ToF16Bytes, F32: f32Bytes }[dtype](values),
-    });
-  }
+  const encode = { BF16: f32ToBf16Bytes, F16: f32ToF16Bytes, F32: f32Bytes }[dtype];
+  // Each tensor is drawn when the writer reaches it (in this order, so the bytes depend only on
+  // the seed): only one tensor is held at a time, so large shapes fit in memory.
+  const tensors: TensorToWrite[] = [...expectedTensorShapes(parsed)].map(([name, shape]) => ({
+    name,
+    dtype,
+    shape,
+    data: () => {
+      const n = shape.reduce((a, b) => a * b, 1);
+      const values = new Float32Array(n);
+      const isNorm = name.endsWith("norm.weight");
+      for (let i = 0; i < n; i++) {
+        values[i] = isNorm ? 0.6 + 0.8 * rng.random() : WEIGHT_STD * rng.normal();
+      }
+      return encode(values);
+    },
+  }));
   await Deno.mkdir(dir, { recursive: true });
   await writeSafetensors(join(dir, "model.safetensors"), tensors, { format: "pt" });
   await writeFileAtomic(join(dir, "config.json"), JSON.stringify(config, null, 2) + "\n");
