@@ -9,6 +9,7 @@ export interface GoldenSeq {
   hiddenF32: Float32Array;
   nextTokenLogprobF32: Float32Array;
   hiddenBf16Cuda: Float32Array;
+  nextTokenLogprobBf16Cuda: Float32Array;
   logitsF32?: Float32Array;
   promptLen: number;
   indices: number[];
@@ -52,6 +53,7 @@ export async function readGolden(model: string): Promise<Golden> {
       hiddenF32: await f32(`seq${s}.hidden_f32`),
       nextTokenLogprobF32: await f32(`seq${s}.next_token_logprob_f32`),
       hiddenBf16Cuda: await f32(`seq${s}.hidden_bf16_cuda`),
+      nextTokenLogprobBf16Cuda: await f32(`seq${s}.next_token_logprob_bf16_cuda`),
       logitsF32: byName.has(`seq${s}.logits_f32`) ? await f32(`seq${s}.logits_f32`) : undefined,
       promptLen: j.prompt_len,
       indices: j.indices,

@@ -130,6 +130,29 @@ for (const name of FIXTURE_MODELS) {
   });
 }
 
+for (const name of FIXTURE_MODELS) {
+  Deno.test(`proofForward() log-probs of ${name} accept the bf16-CUDA miner's at the challenged indices`, async () => {
+    // Protocol spec §5.8: dev = exp(|model_lp − miner_lp|) − 1 at each challenged index; the
+    // check passes when the median is ≤ 0.10. Our float32 log-probs play the validator.
+    const { golden, model } = await fixture(name);
+    const results = await model.proofForward(golden.seqs.map((s) => s.inputIds));
+    for (let s = 0; s < golden.seqs.length; s++) {
+      const devs = golden.seqs[s].indices.map((i) =>
+        Math.exp(
+          Math.abs(
+            results[s].nextTokenLogprobs[i - 1] - golden.seqs[s].nextTokenLogprobBf16Cuda[i - 1],
+          ),
+        ) - 1
+      ).sort((a, b) => a - b);
+      const mid = devs.length / 2; // 32 indices (28 for seq0, whose completion is 28 tokens)
+      const median = devs.length % 2 === 0
+        ? (devs[mid - 1] + devs[mid]) / 2
+        : devs[Math.floor(mid)];
+      assert(median <= 0.1, `seq${s}: median deviation ${median}`);
+    }
+  });
+}
+
 Deno.test("proofForward() is bit-identical run to run and batch-invariant", async () => {
   const { golden, model } = await fixture("qwen3-tiny");
   const seqs = golden.seqs.map((s) => s.inputIds);
