@@ -12,7 +12,9 @@ import {
   writeParquet,
 } from "parquet-wasm";
 import { WINDOW_FIELDS } from "../../src/net/_window_arrow.ts";
+import { AccessKey } from "../../src/net/credentials.ts";
 import { FolderStore } from "../../src/net/folder_store.ts";
+import { S3Store } from "../../src/net/s3_store.ts";
 import { windowFileKey } from "../../src/net/storage.ts";
 import {
   decodeWindowFile,
@@ -25,6 +27,7 @@ import {
 } from "../../src/net/window_file.ts";
 import { WindowFileError } from "../../src/net/window_file_error.ts";
 import type { Rollout } from "../../src/protocol/rollout.ts";
+import { S3RVER_ACCESS_KEY, S3RVER_SECRET, startS3rver } from "./_s3rver.ts";
 
 const FIXTURE_DIR = new URL("../../../shared/fixtures/window/", import.meta.url);
 const fixtureBytes = await Deno.readFile(new URL("qwen3-tiny-window.parquet", FIXTURE_DIR));
@@ -308,4 +311,32 @@ Deno.test("getWindowFile() reports an absent window as not_found", async () => {
     const error = await getWindowFile(store, "5Nobody", 30).catch((e) => e);
     ok(error instanceof WindowFileError && error.code === "not_found", String(error));
   });
+});
+
+Deno.test("getWindowFile() reads back a window file put to S3", async () => {
+  const s3 = await startS3rver();
+  const store = new S3Store({
+    endpoint: s3.endpoint,
+    bucket: s3.bucket,
+    credentials: new AccessKey(S3RVER_ACCESS_KEY, S3RVER_SECRET),
+    forcePathStyle: true,
+  });
+  try {
+    const fixture = JSON.parse(
+      await Deno.readTextFile(
+        new URL("qwen3-tiny-window.json", FIXTURE_DIR),
+      ),
+    );
+    await putWindowFile(store, {
+      wallet: fixture.wallet,
+      windowStart: 7200,
+      timestamp: fixture.timestamp,
+      rollouts: fixture.inferences,
+    });
+    const back = await getWindowFile(store, fixture.wallet, 7200);
+    deepStrictEqual(back.rollouts, fixture.inferences);
+  } finally {
+    store.close();
+    await s3.close();
+  }
 });
