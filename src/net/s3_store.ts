@@ -400,6 +400,25 @@ export class S3Store implements ObjectStore {
     await this.#putMultipart(key, body, digest);
   }
 
+  /** Whether `key` now holds exactly our upload (size and SHA-256 metadata). */
+  async #holds(key: string, sizeBytes: number, digest: string): Promise<boolean> {
+    try {
+      const head = await this.#withRetry(
+        "head",
+        key,
+        (abortSignal) =>
+          this.#client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }), {
+            abortSignal,
+          }),
+        this.#headTimeoutMs,
+      );
+      return head.ContentLength === sizeBytes && head.Metadata?.[SHA256_METADATA_KEY] === digest;
+    } catch (error) {
+      if (error instanceof StorageError) return false;
+      throw error;
+    }
+  }
+
   #putOnce(
     key: string,
     body: Uint8Array,
@@ -516,16 +535,23 @@ export class S3Store implements ObjectStore {
         }
       };
       await Promise.all(Array.from({ length: Math.min(concurrency, partCount) }, worker));
-      await this.#withRetry("complete_multipart", key, (abortSignal) =>
-        this.#client.send(
-          new CompleteMultipartUploadCommand({
-            Bucket: this.bucket,
-            Key: key,
-            UploadId: uploadId,
-            MultipartUpload: { Parts: etags.map((ETag, i) => ({ ETag, PartNumber: i + 1 })) },
-          }),
-          { abortSignal },
-        ));
+      try {
+        await this.#withRetry("complete_multipart", key, (abortSignal) =>
+          this.#client.send(
+            new CompleteMultipartUploadCommand({
+              Bucket: this.bucket,
+              Key: key,
+              UploadId: uploadId,
+              MultipartUpload: { Parts: etags.map((ETag, i) => ({ ETag, PartNumber: i + 1 })) },
+            }),
+            { abortSignal },
+          ));
+      } catch (error) {
+        // A completion whose answer was lost makes the retry fail (NoSuchUpload) although the
+        // object exists; it is ours if size and SHA-256 match what we uploaded.
+        if (await this.#holds(key, body.length, digest)) return;
+        throw error;
+      }
     } catch (error) {
       // Abort so the parts never become an object; report the original failure.
       const abortNote = await this.#once("abort_multipart", key, (abortSignal) =>

@@ -8,7 +8,9 @@ export type Fault =
   | { kind: "pass" }
   | { kind: "cut_request"; afterBytes: number }
   | { kind: "cut_response"; afterBytes: number }
-  | { kind: "stall"; onStall?: () => void };
+  | { kind: "stall"; onStall?: () => void }
+  /** Cut the response after `afterBytes` once a request line matching `requestLine` passed. */
+  | { kind: "cut_response_after_request"; requestLine: RegExp; afterBytes: number; once: boolean };
 
 async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
   let written = 0;
@@ -100,12 +102,30 @@ export class FaultProxy {
       this.#drop(client);
       this.#drop(upstream);
     };
+    let armedAt: number | null = null;
+    let responseBytes = 0;
     const pump = async (from: Deno.Conn, to: Deno.Conn, limit: number | null, label: string) => {
       const buffer = new Uint8Array(64 * 1024);
       let total = 0;
+      const upstreamSide = from === upstream;
       for (;;) {
         const n = await from.read(buffer).catch(() => null);
         if (n === null) break;
+        if (fault.kind === "cut_response_after_request") {
+          if (!upstreamSide && armedAt === null && !(fault.once && this.fired.length > 0)) {
+            const text = new TextDecoder("latin1").decode(buffer.subarray(0, n));
+            if (text.split("\r\n").some((line) => fault.requestLine.test(line))) {
+              armedAt = responseBytes;
+            }
+          }
+          if (upstreamSide && armedAt !== null && responseBytes + n - armedAt >= fault.afterBytes) {
+            await writeAll(to, buffer.subarray(0, fault.afterBytes - (responseBytes - armedAt)))
+              .catch(() => undefined);
+            cutBoth("cut_response");
+            return;
+          }
+          if (upstreamSide) responseBytes += n;
+        }
         if (limit !== null && total + n >= limit) {
           await writeAll(to, buffer.subarray(0, limit - total)).catch(() => undefined);
           cutBoth(label);
