@@ -23,22 +23,37 @@ import type { GenerationSession, Model, ProofForwardOptions, ProofForwardResult 
 import { ropeInverseFrequencies } from "./rope.ts";
 
 /** Weights of one decoder layer; linear weights are [out, in] row-major, as in HF. */
-interface LayerWeights {
-  ln1: Float32Array; // (C)
-  wq: Float32Array; // (NH·HS, C)
-  wk: Float32Array; // (KVD, C)
-  wv: Float32Array; // (KVD, C)
-  bq: Float32Array | null; // (NH·HS) qwen2, or attention_bias
-  bk: Float32Array | null; // (KVD)
-  bv: Float32Array | null; // (KVD)
-  qNorm: Float32Array | null; // (HS) qwen3
-  kNorm: Float32Array | null; // (HS) qwen3
-  wo: Float32Array; // (C, NH·HS)
-  bo: Float32Array | null; // (C) llama/qwen3 with attention_bias
-  ln2: Float32Array; // (C)
-  wGate: Float32Array; // (FF, C)
-  wUp: Float32Array; // (FF, C)
-  wDown: Float32Array; // (C, FF)
+export interface LayerWeights {
+  /** (C) */
+  ln1: Float32Array;
+  /** (NH·HS, C) */
+  wq: Float32Array;
+  /** (KVD, C) */
+  wk: Float32Array;
+  /** (KVD, C) */
+  wv: Float32Array;
+  /** (NH·HS) qwen2, or attention_bias */
+  bq: Float32Array | null;
+  /** (KVD) */
+  bk: Float32Array | null;
+  /** (KVD) */
+  bv: Float32Array | null;
+  /** (HS) qwen3 */
+  qNorm: Float32Array | null;
+  /** (HS) qwen3 */
+  kNorm: Float32Array | null;
+  /** (C, NH·HS) */
+  wo: Float32Array;
+  /** (C) llama/qwen3 with attention_bias */
+  bo: Float32Array | null;
+  /** (C) */
+  ln2: Float32Array;
+  /** (FF, C) */
+  wGate: Float32Array;
+  /** (FF, C) */
+  wUp: Float32Array;
+  /** (C, FF) */
+  wDown: Float32Array;
 }
 
 /** All weights of the model, widened to float32. */
@@ -364,6 +379,8 @@ export class CpuModel implements Model {
   #invFreq: Float32Array;
 
   /**
+   * Wraps float32 weights (usually built by {@link loadCpuModel}).
+   *
    * @param config The model config.
    * @param weights Float32 weights shaped as the config says (see {@link loadCpuModel}).
    */
@@ -382,8 +399,7 @@ export class CpuModel implements Model {
     return this.#weights;
   }
 
-  /** @internal Checks ids are integers in [0, V). */
-  checkTokens(tokens: readonly number[], what: string): void {
+  #checkTokens(tokens: readonly number[], what: string): void {
     for (let i = 0; i < tokens.length; i++) {
       const id = tokens[i];
       if (!Number.isInteger(id) || id < 0 || id >= this.vocabSize) {
@@ -395,34 +411,29 @@ export class CpuModel implements Model {
     }
   }
 
-  /** @internal Runs segments of positions; see {@link forward}. */
-  forward(segments: readonly Segment[]): Float32Array {
-    return forward(this.config, this.#w(), this.#invFreq, segments);
-  }
-
-  /** @internal logits (rows, V) = lm_head · hidden rows row0..row0+rows−1. */
-  logits(out: Float32Array, hidden: Float32Array, row0: number, rows: number): void {
+  /** logits (rows, V) = lm_head · hidden rows row0..row0+rows−1. */
+  #logits(out: Float32Array, hidden: Float32Array, row0: number, rows: number): void {
     const C = this.hiddenSize;
-    matmul(
-      out,
-      hidden.subarray(row0 * C, (row0 + rows) * C),
-      this.#w().lmHead,
-      null,
-      rows,
-      C,
-      this.vocabSize,
-    );
+    const x = hidden.subarray(row0 * C, (row0 + rows) * C);
+    matmul(out, x, this.#w().lmHead, null, rows, C, this.vocabSize);
   }
 
-  /** @internal A fresh KV cache of maxLen positions. */
-  newCache(maxLen: number): KvCache {
-    return newCache(this.config, maxLen);
+  /** What a generation session needs from the model. */
+  #engine(): Engine {
+    return {
+      hiddenSize: this.hiddenSize,
+      vocabSize: this.vocabSize,
+      checkTokens: (tokens, what) => this.#checkTokens(tokens, what),
+      forward: (segments) => forward(this.config, this.#w(), this.#invFreq, segments),
+      logits: (out, hidden, row0, rows) => this.#logits(out, hidden, row0, rows),
+      newCache: (maxLen) => newCache(this.config, maxLen),
+    };
   }
 
   /**
    * The proof forward of each sequence: hidden states after the final norm, next-token
    * log-probs (log-softmax in float64 of the float32 logits), and p(eos) where asked. Logits are
-   * computed one row at a time and never kept.
+   * computed a few rows at a time and never kept.
    *
    * @param sequences Token ids, each of length ≥ 1.
    * @param options EOS token and positions.
@@ -448,7 +459,7 @@ export class CpuModel implements Model {
         `Invalid sequences[${s}]: empty, expected at least one token`,
       );
     }
-    this.checkTokens(seq, `sequences[${s}]`);
+    this.#checkTokens(seq, `sequences[${s}]`);
     const positions = options.eosPositions?.[s];
     let eosId = -1;
     if (positions !== undefined) {
@@ -470,7 +481,9 @@ export class CpuModel implements Model {
         }
       }
     }
-    const hidden = this.forward([{ cache: this.newCache(T), tokens: seq, pos0: 0 }]);
+    const hidden = forward(this.config, this.#w(), this.#invFreq, [
+      { cache: newCache(this.config, T), tokens: seq, pos0: 0 },
+    ]);
     const nextTokenLogprobs = new Float32Array(T - 1);
     const wanted = new Set(positions ?? []);
     const rowsNeeded = wanted.has(T - 1) ? T : T - 1;
@@ -480,7 +493,7 @@ export class CpuModel implements Model {
     const eosProbAt = new Map<number, number>();
     for (let t0 = 0; t0 < rowsNeeded; t0 += LOGIT_ROWS) {
       const rows = Math.min(LOGIT_ROWS, rowsNeeded - t0);
-      this.logits(block, hidden, t0, rows);
+      this.#logits(block, hidden, t0, rows);
       for (let r = 0; r < rows; r++) {
         const t = t0 + r;
         const logits = block.subarray(r * V, (r + 1) * V);
@@ -515,7 +528,7 @@ export class CpuModel implements Model {
       );
     }
     this.#w();
-    return new CpuGenerationSession(this, batch, maxLenTokens);
+    return new CpuGenerationSession(this.#engine(), batch, maxLenTokens);
   }
 
   /** Frees the weights; later calls throw `ModelError` "disposed". */
@@ -524,8 +537,18 @@ export class CpuModel implements Model {
   }
 }
 
+/** The model as a generation session uses it. */
+interface Engine {
+  hiddenSize: number;
+  vocabSize: number;
+  checkTokens(tokens: readonly number[], what: string): void;
+  forward(segments: readonly Segment[]): Float32Array;
+  logits(out: Float32Array, hidden: Float32Array, row0: number, rows: number): void;
+  newCache(maxLen: number): KvCache;
+}
+
 class CpuGenerationSession implements GenerationSession {
-  #model: CpuModel;
+  #model: Engine;
   #B: number;
   #maxLen: number;
   #caches: KvCache[] | null = null;
@@ -533,7 +556,7 @@ class CpuGenerationSession implements GenerationSession {
   #hidden: Float32Array; // (B, C) at each row's last position
   #disposed = false;
 
-  constructor(model: CpuModel, B: number, maxLen: number) {
+  constructor(model: Engine, B: number, maxLen: number) {
     this.#model = model;
     this.#B = B;
     this.#maxLen = maxLen;

@@ -33,6 +33,8 @@ export class CheckpointError extends Error {
   /** Stable machine-readable reason. */
   readonly code: CheckpointErrorCode;
   /**
+   * Creates the error.
+   *
    * @param code Stable reason.
    * @param message What was wrong, the value, what was expected, what to do.
    * @param options `cause` of a wrapped error.
@@ -66,6 +68,8 @@ export class ModelError extends Error {
   /** Stable machine-readable reason. */
   readonly code: ModelErrorCode;
   /**
+   * Creates the error.
+   *
    * @param code Stable reason.
    * @param message What was wrong, the value, what was expected, what to do.
    * @param options `cause` of a wrapped error.

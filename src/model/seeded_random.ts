@@ -35,6 +35,8 @@ export class SeededRandom implements UniformSource {
   #s = new Uint32Array(4);
 
   /**
+   * Seeds the generator.
+   *
    * @param seed Any integer (taken modulo 2^32).
    * @throws {RangeError} If seed is not an integer.
    */

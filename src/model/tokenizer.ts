@@ -54,7 +54,15 @@ export const CHATML_TEMPLATE: string =
   "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n' }}{% endfor %}" +
   "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";
 
-const SPECIAL_TOKEN_KEYS = ["bos_token", "eos_token", "unk_token", "pad_token"] as const;
+/** The special tokens a chat template may read, by tokenizer_config.json key. */
+export type SpecialTokenKey = "bos_token" | "eos_token" | "unk_token" | "pad_token";
+
+const SPECIAL_TOKEN_KEYS: readonly SpecialTokenKey[] = [
+  "bos_token",
+  "eos_token",
+  "unk_token",
+  "pad_token",
+];
 
 function tokenText(value: unknown): string | null {
   if (typeof value === "string") return value;
@@ -73,7 +81,7 @@ export class ModelTokenizer {
   #config: Record<string, unknown>;
   #templates = new Map<string, Template>();
   /** Token strings of the special tokens named in tokenizer_config.json (null when unset). */
-  readonly specialTokens: Readonly<Record<(typeof SPECIAL_TOKEN_KEYS)[number], string | null>>;
+  readonly specialTokens: Readonly<Record<SpecialTokenKey, string | null>>;
   /** Id of `eos_token`, or null. */
   readonly eosTokenId: number | null;
   /** Id of `pad_token`, or null. */
@@ -84,6 +92,8 @@ export class ModelTokenizer {
   readonly chatTemplate: string | null;
 
   /**
+   * Builds the tokenizer from parsed files (see {@link ModelTokenizer.load} for a folder).
+   *
    * @param tokenizerJson Parsed tokenizer.json.
    * @param tokenizerConfig Parsed tokenizer_config.json.
    * @param source Where they came from, named in errors.
@@ -107,10 +117,10 @@ export class ModelTokenizer {
         { cause },
       );
     }
-    const specials = {} as Record<(typeof SPECIAL_TOKEN_KEYS)[number], string | null>;
+    const specials = {} as Record<SpecialTokenKey, string | null>;
     for (const key of SPECIAL_TOKEN_KEYS) specials[key] = tokenText(this.#config[key]);
     this.specialTokens = specials;
-    const idOf = (key: (typeof SPECIAL_TOKEN_KEYS)[number]) => {
+    const idOf = (key: SpecialTokenKey) => {
       const text = specials[key];
       if (text === null) return null;
       const id = this.#tokenizer.token_to_id(text);
