@@ -48,6 +48,47 @@ async function rawRpc(method: string, params: unknown[]): Promise<unknown> {
   }
 }
 
+/** A loopback WebSocket proxy to the node that drops both sides when a chosen method passes. */
+function droppingProxy(target: string, dropOn: string) {
+  const sockets = new Set<WebSocket>();
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, (request) => {
+    const { socket, response } = Deno.upgradeWebSocket(request);
+    const upstream = new WebSocket(target);
+    const pending: string[] = [];
+    sockets.add(socket).add(upstream);
+    const dropBoth = () => {
+      for (const s of [socket, upstream]) if (s.readyState <= WebSocket.OPEN) s.close();
+    };
+    upstream.onopen = () => pending.splice(0).forEach((m) => upstream.send(m));
+    upstream.onmessage = (e) => socket.readyState === WebSocket.OPEN && socket.send(e.data);
+    upstream.onclose = () => {
+      sockets.delete(upstream);
+      dropBoth();
+    };
+    socket.onclose = () => {
+      sockets.delete(socket);
+      dropBoth();
+    };
+    socket.onmessage = (e) => {
+      if (JSON.parse(e.data).method === dropOn) return dropBoth();
+      if (upstream.readyState === WebSocket.OPEN) upstream.send(e.data);
+      else pending.push(e.data);
+    };
+    return response;
+  });
+  return {
+    url: `ws://127.0.0.1:${(server.addr as Deno.NetAddr).port}`,
+    async close() {
+      const closed = [...sockets].map((s) =>
+        new Promise((resolve) => s.addEventListener("close", resolve, { once: true }))
+      );
+      for (const s of sockets) s.close();
+      await Promise.all(closed);
+      await server.shutdown();
+    },
+  };
+}
+
 function send(
   tx: ReturnType<ApiPromise["tx"]["system"]["remark"]>,
   signer: KeyringPair,
@@ -212,6 +253,30 @@ Deno.test({
           await lite.close();
         }
       });
+
+      await t.step(
+        "setWeights() fails with connection_lost when the link drops at submission",
+        async () => {
+          await provider.send("dev_setStorage", [{
+            SubtensorModule: { CommitRevealWeightsEnabled: [[[netuid], false]] },
+          }]);
+          const proxy = droppingProxy(WS!, "author_submitAndWatchExtrinsic");
+          const proxied = await SubstrateChain.connect(proxy.url, { reconnectDelayMs: 0 });
+          try {
+            const started = performance.now();
+            await assertRejectsWithCode(
+              () => proxied.setWeights(netuid, ownerHot, [0, 1], [1, 1]),
+              ChainError,
+              "connection_lost",
+            );
+            // Default call timeout is 15 s and tx timeout 120 s: this must come from the drop.
+            assert(performance.now() - started < 5000, "the failure waited for a timeout");
+          } finally {
+            await proxied.close();
+            await proxy.close();
+          }
+        },
+      );
 
       await t.step("metagraph() of a missing subnet fails with subnet_not_found", async () => {
         await assertRejectsWithCode(() => chain.metagraph(4000), ChainError, "subnet_not_found");
