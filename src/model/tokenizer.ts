@@ -75,6 +75,20 @@ function tokenText(value: unknown): string | null {
   return null;
 }
 
+/** A chat_template value: a string, or a list of {name, template} of which "default" is used. */
+function configTemplate(value: unknown, source: string): string | null {
+  if (value === undefined || value === null) return null;
+  if (typeof value === "string") return value;
+  if (Array.isArray(value)) {
+    const entry = value.find((t) => t?.name === "default");
+    if (typeof entry?.template === "string") return entry.template;
+  }
+  throw new CheckpointError(
+    "bad_config",
+    `Invalid chat_template in ${source}: expected a string or a list holding {name: "default", template}`,
+  );
+}
+
 /** A model's tokenizer and chat template. */
 export class ModelTokenizer {
   #tokenizer: Tokenizer;
@@ -88,7 +102,10 @@ export class ModelTokenizer {
   readonly padTokenId: number | null;
   /** Id of `bos_token`, or null. */
   readonly bosTokenId: number | null;
-  /** The tokenizer's own chat template, or null. */
+  /**
+   * The tokenizer's own chat template (the "default" one when tokenizer_config.json lists
+   * several), or null.
+   */
   readonly chatTemplate: string | null;
 
   /**
@@ -97,10 +114,16 @@ export class ModelTokenizer {
    * @param tokenizerJson Parsed tokenizer.json.
    * @param tokenizerConfig Parsed tokenizer_config.json.
    * @param source Where they came from, named in errors.
+   * @param chatTemplate A template that replaces tokenizer_config.json's (from chat_template.jinja).
    * @throws {CheckpointError} `bad_config` if the tokenizer cannot be built or a special token
    *   is not in the vocabulary.
    */
-  constructor(tokenizerJson: unknown, tokenizerConfig: unknown, source = "tokenizer files") {
+  constructor(
+    tokenizerJson: unknown,
+    tokenizerConfig: unknown,
+    source = "tokenizer files",
+    chatTemplate?: string,
+  ) {
     if (typeof tokenizerConfig !== "object" || tokenizerConfig === null) {
       throw new CheckpointError(
         "bad_config",
@@ -135,12 +158,13 @@ export class ModelTokenizer {
     this.eosTokenId = idOf("eos_token");
     this.padTokenId = idOf("pad_token");
     this.bosTokenId = idOf("bos_token");
-    const template = this.#config.chat_template;
-    this.chatTemplate = typeof template === "string" ? template : null;
+    this.chatTemplate = chatTemplate ?? configTemplate(this.#config.chat_template, source);
   }
 
   /**
-   * Loads `tokenizer.json` and `tokenizer_config.json` from a model folder.
+   * Loads `tokenizer.json` and `tokenizer_config.json` from a model folder. The chat template is
+   * taken, as transformers takes it, from `chat_template.jinja` when present (transformers ≥ 4.47
+   * saves it there), else from tokenizer_config.json, else from a legacy `chat_template.json`.
    *
    * @param dir The folder.
    * @returns The tokenizer.
@@ -189,11 +213,41 @@ export class ModelTokenizer {
         );
       }
     };
-    return new ModelTokenizer(
-      await read("tokenizer.json"),
-      await read("tokenizer_config.json"),
-      dir,
-    );
+    const optional = async (name: string): Promise<string | undefined> => {
+      try {
+        return await Deno.readTextFile(join(dir, name));
+      } catch (cause) {
+        if (cause instanceof Deno.errors.NotFound) return undefined;
+        throw new CheckpointError(
+          "io",
+          `Cannot read ${join(dir, name)}: ${(cause as Error).message}`,
+          {
+            cause,
+          },
+        );
+      }
+    };
+    const config = await read("tokenizer_config.json");
+    let template = await optional("chat_template.jinja");
+    if (template === undefined && config?.chat_template === undefined) {
+      const legacy = await optional("chat_template.json");
+      if (legacy !== undefined) {
+        const parsed = (() => {
+          try {
+            return JSON.parse(legacy);
+          } catch (cause) {
+            throw new CheckpointError(
+              "bad_config",
+              `Invalid JSON in ${join(dir, "chat_template.json")}: ${(cause as Error).message}`,
+              { cause },
+            );
+          }
+        })();
+        template = configTemplate(parsed?.chat_template, join(dir, "chat_template.json")) ??
+          undefined;
+      }
+    }
+    return new ModelTokenizer(await read("tokenizer.json"), config, dir, template);
   }
 
   /**

@@ -273,3 +273,62 @@ Deno.test("ModelTokenizer.applyChatTemplate() without any template says how to p
     (e: unknown) => e instanceof CheckpointError && e.message.includes("chatTemplate"),
   );
 });
+
+/** A minimal BPE tokenizer folder with the given extra files. */
+async function withTinyTokenizer(
+  files: Record<string, string>,
+  fn: (dir: string) => Promise<void>,
+): Promise<void> {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(
+      `${dir}/tokenizer.json`,
+      JSON.stringify({
+        model: { type: "BPE", vocab: { a: 0, b: 1 }, merges: [] },
+        normalizer: null,
+        pre_tokenizer: null,
+        post_processor: null,
+        decoder: { type: "Fuse" },
+        added_tokens: [],
+      }),
+    );
+    for (const [name, text] of Object.entries(files)) {
+      await Deno.writeTextFile(`${dir}/${name}`, text);
+    }
+    await fn(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test("ModelTokenizer.load() prefers chat_template.jinja to tokenizer_config.json's template", async () => {
+  await withTinyTokenizer({
+    "tokenizer_config.json": JSON.stringify({ chat_template: "config" }),
+    "chat_template.jinja": "jinja {{ messages[0].content }}",
+  }, async (dir) => {
+    const tok = await ModelTokenizer.load(dir);
+    strictEqual(tok.applyChatTemplate([{ role: "user", content: "x" }]), "jinja x");
+  });
+});
+
+Deno.test("ModelTokenizer.load() takes the default entry of a list of named templates", async () => {
+  await withTinyTokenizer({
+    "tokenizer_config.json": JSON.stringify({
+      chat_template: [{ name: "tool_use", template: "tools" }, {
+        name: "default",
+        template: "plain",
+      }],
+    }),
+  }, async (dir) => {
+    strictEqual((await ModelTokenizer.load(dir)).chatTemplate, "plain");
+  });
+});
+
+Deno.test("ModelTokenizer.load() falls back to a legacy chat_template.json", async () => {
+  await withTinyTokenizer({
+    "tokenizer_config.json": "{}",
+    "chat_template.json": JSON.stringify({ chat_template: "legacy" }),
+  }, async (dir) => {
+    strictEqual((await ModelTokenizer.load(dir)).chatTemplate, "legacy");
+  });
+});
