@@ -26,6 +26,12 @@ export interface SamplingParams {
   repetitionPenalty: number;
   /** Argmax after the repetition penalty (HF `do_sample=False`); lowest id wins ties. */
   greedy?: boolean;
+  /**
+   * Ids at or above this are never chosen (as if their logits were -Infinity). For embedding
+   * rows past the tokenizer's vocabulary (Qwen3: 151,936 rows, 151,669 tokens), which a random
+   * test model would otherwise sample; trained models give them negligible mass. Default: none.
+   */
+  vocabLimit?: number;
 }
 
 /** Generation parameters: sampling plus a budget. */
@@ -127,6 +133,9 @@ export function checkSamplingParams(p: SamplingParams): void {
   if (!Number.isInteger(p.topK) || p.topK < 0) {
     throw new RangeError(`Invalid topK: got ${p.topK}, expected a non-negative integer (0 = off)`);
   }
+  if (p.vocabLimit !== undefined && !(Number.isInteger(p.vocabLimit) && p.vocabLimit > 0)) {
+    throw new RangeError(`Invalid vocabLimit: got ${p.vocabLimit}, expected a positive integer`);
+  }
   if (!(p.repetitionPenalty > 0 && Number.isFinite(p.repetitionPenalty))) {
     throw new RangeError(`Invalid repetitionPenalty: got ${p.repetitionPenalty}, expected > 0`);
   }
@@ -159,6 +168,13 @@ export function applyRepetitionPenalty(
     const s = scores[id];
     scores[id] = s < 0 ? s * penalty : s / penalty;
   }
+}
+
+/** A copy of the scores with ids ≥ vocabLimit set to -Infinity. */
+function limited(logits: Float32Array, vocabLimit: number | undefined): Float32Array {
+  const scores = Float32Array.from(logits);
+  if (vocabLimit !== undefined) scores.fill(-Infinity, vocabLimit);
+  return scores;
 }
 
 /** Index of the largest value; the lowest index among equals (as torch.argmax). */
@@ -197,7 +213,7 @@ export function filteredCandidates(
   previous: readonly number[],
   p: SamplingParams,
 ): { ids: number[]; scores: number[] } {
-  const scores = Float32Array.from(logits);
+  const scores = limited(logits, p.vocabLimit);
   applyRepetitionPenalty(scores, previous, p.repetitionPenalty);
   if (p.temperature !== 1) {
     for (let i = 0; i < scores.length; i++) scores[i] = scores[i] / p.temperature;
@@ -253,7 +269,7 @@ export function sampleToken(
 ): number {
   checkSamplingParams(params);
   if (params.greedy) {
-    const scores = Float32Array.from(logits);
+    const scores = limited(logits, params.vocabLimit);
     applyRepetitionPenalty(scores, previous, params.repetitionPenalty);
     return argmax(scores);
   }

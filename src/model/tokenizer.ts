@@ -251,6 +251,18 @@ export class ModelTokenizer {
   }
 
   /**
+   * Number of ids the tokenizer can produce or decode (vocabulary and added tokens: the largest
+   * id + 1). Qwen3: 151,669, below the model's 151,936 embedding rows.
+   *
+   * @returns The count.
+   */
+  get vocabSize(): number {
+    let max = -1;
+    for (const id of this.#tokenizer.get_vocab(true).values()) if (id > max) max = id;
+    return max + 1;
+  }
+
+  /**
    * Text to ids.
    *
    * @param text The text; special tokens written in it (e.g. `<|im_end|>`) become their ids.

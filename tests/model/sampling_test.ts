@@ -137,3 +137,12 @@ Deno.test("PROTOCOL_GENERATION_DEFAULTS and ENV_LOOP_GENERATION_DEFAULTS are the
     repetitionPenalty: 1.1,
   });
 });
+
+Deno.test("sampleToken() never picks an id at or above vocabLimit, sampled or greedy", () => {
+  const logits = new Float32Array([0, 1, 9, 9]);
+  strictEqual(sampleToken(logits, [], { ...PLAIN, greedy: true, vocabLimit: 2 }, draws()), 1);
+  const rng = new SeededRandom(4);
+  for (let i = 0; i < 200; i++) {
+    assert(sampleToken(logits, [], { ...PLAIN, vocabLimit: 2 }, rng) < 2);
+  }
+});

@@ -10,6 +10,8 @@ import { loadModelConfig } from "../../src/model/config.ts";
 import { loadCpuModel } from "../../src/model/cpu_model.ts";
 import { makeTinyModel, QWEN3_VOCAB } from "../../src/model/tiny.ts";
 import { ModelTokenizer } from "../../src/model/tokenizer.ts";
+import { generate } from "../../src/model/generate.ts";
+import { SeededRandom } from "../../src/model/seeded_random.ts";
 
 async function withTempDir(fn: (dir: string) => Promise<void>): Promise<void> {
   const dir = await Deno.makeTempDir();
@@ -100,6 +102,15 @@ Deno.test("makeTinyModel() builds a Qwen3-shaped model with the real Qwen3 vocab
     const [out] = await model.proofForward([ids], { eosPositions: [[ids.length - 1]] });
     strictEqual(out.nextTokenLogprobs.length, ids.length - 1);
     assert(out.eosProbs![0] > 0 && out.eosProbs![0] < 1);
+    const [gen] = await generate(model, [ids], {
+      maxNewTokens: 6,
+      temperature: 1,
+      topP: 1,
+      topK: 0,
+      vocabLimit: tokenizer.vocabSize,
+    }, new SeededRandom(3));
+    assert(gen.tokens.slice(ids.length).every((id) => id < 151669));
+    strictEqual(typeof tokenizer.decode(gen.tokens.slice(ids.length)), "string");
   });
 });
 

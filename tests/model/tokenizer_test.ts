@@ -332,3 +332,8 @@ Deno.test("ModelTokenizer.load() falls back to a legacy chat_template.json", asy
     strictEqual((await ModelTokenizer.load(dir)).chatTemplate, "legacy");
   });
 });
+
+Deno.test("ModelTokenizer.vocabSize counts Qwen3's 151,669 ids (added tokens included)", async () => {
+  const { tokenizer } = await qwen3();
+  strictEqual(tokenizer.vocabSize, 151669);
+});
