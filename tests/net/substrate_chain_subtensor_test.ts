@@ -13,6 +13,7 @@ import { cryptoWaitReady } from "@polkadot/util-crypto";
 import { assert, assertEquals, assertRejectsWithCode } from "./_assert.ts";
 import { SubstrateChain } from "../../src/net/substrate_chain.ts";
 import { ChainError } from "../../src/net/chain_errors.ts";
+import { readCommittedCredentials } from "../../src/net/chain_credentials.ts";
 
 const WS = Deno.env.get("SUBTENSOR_WS");
 if (WS === undefined) {
@@ -200,6 +201,9 @@ Deno.test({
         await chain.setCommitment(netuid, bobHot, data);
         const found = (await chain.commitments(netuid)).filter((c) => c.hotkey === bobHot.address);
         assertEquals(found.map((c) => c.data), [data]);
+        const { byUid } = await readCommittedCredentials(chain, netuid);
+        assertEquals(byUid.get(1)?.credentials.accountId, "a".repeat(32));
+        assertEquals(byUid.get(1)?.credentials.read.accessKeyId, "b".repeat(32));
       });
 
       await t.step("setWeights() puts the SDK's u16 vector on chain", async () => {
