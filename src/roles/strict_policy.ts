@@ -38,9 +38,9 @@ export const STRICT_POLICY: Readonly<StrictPolicy> = Object.freeze({
 export interface StrictSketchResult {
   /** Both rules hold. */
   ok: boolean;
-  /** Positions compared (all of them). */
+  /** Positions counted for the exact-match fraction (`from` … T−1). */
   positions: number;
-  /** Positions with distance 0. */
+  /** Of those, positions with distance 0. */
   exact: number;
   /** Largest modular distance seen. */
   maxDistance: number;
@@ -50,14 +50,15 @@ export interface StrictSketchResult {
 
 /**
  * Compares the miner's sketch at every position with the validator's: every distance must stay
- * within the cap and enough positions must match exactly. Honest drift flips a bucket or a top-k
- * member at a minority of positions; an all-zero, constant or other-model commitment matches
- * almost nowhere.
+ * within the cap, and enough positions from `from` on (the completion: the prompt is public and
+ * cheap to prove honestly) must match exactly. Honest drift flips a bucket or a top-k member at a
+ * minority of positions; an all-zero, constant or other-model commitment matches almost nowhere.
  *
  * @param hidden [T*C] validator hidden states.
  * @param hiddenSize C.
  * @param minerSketches The miner's T sketches.
  * @param coeffs The 16 sketch coefficients.
+ * @param from First position counted for the exact-match fraction (the prompt length).
  * @param policy Thresholds (default {@linkcode STRICT_POLICY}).
  * @returns The verdict and its statistics.
  *
@@ -77,11 +78,12 @@ export function checkSketchesStrict(
   hiddenSize: number,
   minerSketches: readonly number[],
   coeffs: Int8Array,
+  from: number = 0,
   policy: StrictPolicy = STRICT_POLICY,
 ): StrictSketchResult {
   const mine = sketches(hidden, hiddenSize, coeffs);
   const T = mine.length;
-  if (minerSketches.length !== T) {
+  if (minerSketches.length !== T || !Number.isInteger(from) || from < 0 || from >= T) {
     return { ok: false, positions: T, exact: 0, maxDistance: NaN, reason: "shape" };
   }
   let exact = 0;
@@ -93,12 +95,12 @@ export function checkSketchesStrict(
     }
     const d = Math.abs(mine[p] - s);
     const dist = Math.min(d, PRIME_Q - d);
-    if (dist === 0) exact++;
+    if (dist === 0 && p >= from) exact++;
     if (dist > maxDistance) maxDistance = dist;
   }
-  const base = { positions: T, exact, maxDistance };
+  const base = { positions: T - from, exact, maxDistance };
   if (maxDistance > policy.sketchMaxDistance) return { ok: false, ...base, reason: "distance" };
-  if (exact < policy.sketchMinExactFraction * T) {
+  if (exact < policy.sketchMinExactFraction * (T - from)) {
     return { ok: false, ...base, reason: "exact_fraction" };
   }
   return { ok: true, ...base };

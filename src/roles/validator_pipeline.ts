@@ -35,11 +35,17 @@ import { sketchTolerance, verifyCommitmentsAt } from "../protocol/verify.ts";
 import {
   aggregateMinerRows,
   type CheckedRow,
+  gateCopycatMetrics,
   HARD_CHECKS,
   invalidFileMetrics,
   type MinerWindowMetrics,
 } from "../validation/aggregation.ts";
-import { completionDigest, completionDigestCounts } from "../validation/copycat.ts";
+import {
+  completionDigest,
+  completionDigestCounts,
+  type CopycatSubmission,
+  type CopycatTracker,
+} from "../validation/copycat.ts";
 import { checkDistribution, chosenTokenProbabilities } from "../validation/distribution_check.ts";
 import { checkWindowFileStructure } from "../validation/file_structure_check.ts";
 import { checkLogprobs } from "../validation/logprob_check.ts";
@@ -221,6 +227,18 @@ export async function validateMinerFile(
     },
   );
   const fileFailure = structure.ok ? undefined : structure.reason;
+  if (fileFailure !== undefined && config.stopAtHardFailure) {
+    // The reference bans the miner for an invalid file without looking at its rows.
+    return {
+      mode: config.mode,
+      fileFailure,
+      rollouts: [],
+      checkedIndices: [],
+      metrics: invalidFileMetrics(fileFailure),
+      digestCounts,
+      notes,
+    };
+  }
   const selection = config.selection === "all" || fileFailure !== undefined
     ? rows.map((_, i) => i)
     : selectRolloutsToCheck(rows as never, config.minerHotkey, config.window.challengeRandomness)
@@ -543,6 +561,7 @@ function proofCheck(s: RowState, config: MinerValidationConfig): boolean {
       C,
       c.commitments.map((x) => x.sketch),
       coeffs,
+      r.prompt_length,
       config.policy,
     );
     return record(
@@ -670,4 +689,78 @@ function toCheckedRow(s: RowState, full: boolean): CheckedRow {
       ? completionDigest(s.row.commit.tokens, r?.prompt_length ?? 0)
       : "",
   };
+}
+
+/** One miner's validated file, as the window step needs it. */
+export interface MinerWindowEntry {
+  /** The pipeline's result for the miner. */
+  result: MinerValidationResult;
+  /** Object-store `LastModified` of the file in unix seconds (never the miner's own claim). */
+  uploadTime: number | null;
+}
+
+/** The window's metrics after copycat gating. */
+export interface WindowGatingResult {
+  /** Hotkey → metrics (gated copiers zeroed with `had_failure = 1`). */
+  metrics: Map<string, MinerWindowMetrics>;
+  /** Hotkeys gated, with the scope that caught them. */
+  gated: Map<string, "window" | "interval" | "unresolved">;
+}
+
+/**
+ * Copycat detection over the miners of one window (spec §5.11): pairs sharing completions at or
+ * above the window (5 %) or interval (3 %) threshold gate the later uploader. Strict mode also
+ * gates both miners of a pair whose order cannot be told (missing or equal upload times), which
+ * the reference leaves ungated.
+ *
+ * @param windowStart The window.
+ * @param entries Hotkey → validated file and upload time.
+ * @param tracker The validator's tracker (already reset to this window's interval).
+ * @param mode Verification mode.
+ * @returns Gated metrics per miner.
+ *
+ * @example
+ * ```ts ignore
+ * tracker.resetInterval(Math.floor(target / 360));
+ * const { metrics } = gateCopycats(target, entries, tracker, "strict");
+ * ```
+ */
+export function gateCopycats(
+  windowStart: number,
+  entries: ReadonlyMap<string, MinerWindowEntry>,
+  tracker: CopycatTracker,
+  mode: VerificationMode,
+): WindowGatingResult {
+  const submissions = new Map<string, CopycatSubmission>();
+  for (const [hotkey, e] of entries) {
+    submissions.set(hotkey, {
+      digestCounts: e.result.digestCounts,
+      totalRollouts: e.result.metrics.total || sumCounts(e.result.digestCounts),
+      uploadTime: e.uploadTime,
+    });
+  }
+  const outcome = tracker.ingestWindow(windowStart, submissions);
+  const gated = new Map<string, "window" | "interval" | "unresolved">();
+  for (const h of outcome.windowCheaters) gated.set(h, "window");
+  for (const h of outcome.intervalCheaters) if (!gated.has(h)) gated.set(h, "interval");
+  if (mode === "strict") {
+    for (const v of outcome.violations) {
+      if (v.copier !== null) continue;
+      for (const h of [v.minerA, v.minerB]) if (!gated.has(h)) gated.set(h, "unresolved");
+    }
+  }
+  const metrics = new Map<string, MinerWindowMetrics>();
+  for (const [hotkey, e] of entries) {
+    metrics.set(
+      hotkey,
+      gated.has(hotkey) ? gateCopycatMetrics(e.result.metrics) : e.result.metrics,
+    );
+  }
+  return { metrics, gated };
+}
+
+function sumCounts(counts: ReadonlyMap<string, number>): number {
+  let n = 0;
+  for (const c of counts.values()) n += c;
+  return n;
 }
