@@ -126,6 +126,10 @@ export interface S3StoreOptions {
    * atomic only on S3-conformant servers such as R2.
    */
   stagedUploads?: boolean;
+  /** Bytes per ranged GET for large downloads; default 50 MiB (infra spec §4.1). */
+  rangeChunkBytes?: number;
+  /** Ranged GETs at once; default 10. */
+  rangeConcurrency?: number;
   /** Keys per LIST page; default 1000. */
   listPageSize?: number;
   /** Clock for timeouts and backoff. */
@@ -158,7 +162,8 @@ function classify(error: unknown): StorageErrorCode {
   ) {
     return "throttled";
   }
-  if (name === "BadDigest" || name === "InvalidDigest") return "corrupt";
+  // 412: the object changed between ranged GETs pinned with If-Match.
+  if (status === 412 || name === "BadDigest" || name === "InvalidDigest") return "corrupt";
   if (status !== undefined && status >= 500) return "server";
   if (status !== undefined && status >= 400) return "access_denied";
   return "network";
@@ -197,6 +202,8 @@ export class S3Store implements ObjectStore {
   readonly #partSizeBytes: number | undefined;
   readonly #partConcurrency: number | undefined;
   readonly #listPageSize: number;
+  readonly #rangeChunkBytes: number;
+  readonly #rangeConcurrency: number;
   readonly #stagedUploads: boolean;
   readonly #clock: Clock;
   readonly #random: () => number;
@@ -230,6 +237,8 @@ export class S3Store implements ObjectStore {
     this.#partSizeBytes = options.partSizeBytes;
     this.#partConcurrency = options.partConcurrency;
     this.#listPageSize = options.listPageSize ?? 1000;
+    this.#rangeChunkBytes = options.rangeChunkBytes ?? 50 * MIB;
+    this.#rangeConcurrency = options.rangeConcurrency ?? 10;
     this.#stagedUploads = options.stagedUploads ?? true;
     this.#clock = options.clock ?? SYSTEM_CLOCK;
     this.#random = options.random ?? jitterRandom;
@@ -573,8 +582,10 @@ export class S3Store implements ObjectStore {
   }
 
   /**
-   * Downloads and checks an object (length, single-part MD5 ETag, sha256 metadata when present);
-   * a mismatch is retried, then reported as `corrupt`.
+   * Downloads and checks an object (length, single-part MD5 ETag, sha256 metadata when present).
+   * Objects larger than one range chunk (50 MiB) come down as parallel ranged GETs pinned to the
+   * first answer's ETag, so each request stays within its timeout and a replaced object is
+   * noticed. A failed check downloads again, then reports `corrupt`.
    *
    * @param key Object key.
    * @returns The bytes.
@@ -582,20 +593,128 @@ export class S3Store implements ObjectStore {
    */
   get(key: string): Promise<Uint8Array> {
     validateKey(key);
-    return this.#withRetry("get", key, async (abortSignal) => {
-      const response = await this.#client.send(
-        new GetObjectCommand({ Bucket: this.bucket, Key: key }),
-        {
-          abortSignal,
-        },
-      );
-      if (response.Body === undefined) {
-        throw new StorageError("server", `get ${JSON.stringify(key)} returned no body`, { key });
-      }
-      const bytes = await response.Body.transformToByteArray();
-      this.#checkIntegrity(key, bytes, response.ContentLength, response.ETag, response.Metadata);
-      return bytes;
+    return retry(() => this.#download(key), {
+      ...UPLOAD_BACKOFF,
+      attempts: this.#attempts,
+      clock: this.#clock,
+      random: this.#random,
+      shouldRetry: (error) => error instanceof StorageError && error.code === "corrupt",
+      onRetry: (event) => this.#onRetry?.({ ...event, operation: "download", key }),
     });
+  }
+
+  async #download(key: string): Promise<Uint8Array> {
+    const chunk = this.#rangeChunkBytes;
+    // HEAD first (as the reference does): small objects then come in one plain GET, large ones
+    // in ranges; an empty object is never asked for a byte range (S3 answers 416).
+    const head = await this.#withRetry(
+      "head",
+      key,
+      (abortSignal) =>
+        this.#client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }), {
+          abortSignal,
+        }),
+      this.#headTimeoutMs,
+    );
+    const size = head.ContentLength ?? 0;
+    if (size <= chunk) {
+      const whole = await this.#withRetry(
+        "get",
+        key,
+        (abortSignal) => this.#fetchRange(key, 0, null, undefined, abortSignal),
+      );
+      this.#checkIntegrity(key, whole.bytes, whole.totalBytes, whole.etag, whole.metadata);
+      return whole.bytes;
+    }
+    const first = await this.#withRetry(
+      "get",
+      key,
+      (abortSignal) => this.#fetchRange(key, 0, chunk, head.ETag, abortSignal),
+    );
+    const out = new Uint8Array(first.totalBytes);
+    out.set(first.bytes);
+    const starts: number[] = [];
+    for (let start = first.bytes.length; start < first.totalBytes; start += chunk) {
+      starts.push(start);
+    }
+    let next = 0;
+    const worker = async () => {
+      while (next < starts.length) {
+        const start = starts[next++];
+        const expected = Math.min(chunk, first.totalBytes - start);
+        const range = await this.#withRetry(
+          `get bytes ${start}+${expected}`,
+          key,
+          (abortSignal) => this.#fetchRange(key, start, expected, first.etag, abortSignal),
+        );
+        if (range.bytes.length !== expected || range.totalBytes !== first.totalBytes) {
+          throw new StorageError(
+            "corrupt",
+            `Object ${
+              JSON.stringify(key)
+            } changed size during download (range at ${start}: ${range.bytes.length} of ${expected} bytes, total ${range.totalBytes} vs ${first.totalBytes})`,
+            { key },
+          );
+        }
+        out.set(range.bytes, start);
+      }
+    };
+    await Promise.all(
+      Array.from({ length: Math.min(this.#rangeConcurrency, starts.length) }, worker),
+    );
+    this.#checkIntegrity(key, out, first.totalBytes, first.etag, first.metadata);
+    return out;
+  }
+
+  /** One GET of `length` bytes from `start`; `length` null fetches the whole object. */
+  async #fetchRange(
+    key: string,
+    start: number,
+    length: number | null,
+    ifMatch: string | undefined,
+    abortSignal: AbortSignal,
+  ): Promise<{
+    bytes: Uint8Array;
+    totalBytes: number;
+    etag: string | undefined;
+    metadata: Record<string, string> | undefined;
+  }> {
+    const response = await this.#client.send(
+      new GetObjectCommand({
+        Bucket: this.bucket,
+        Key: key,
+        Range: length === null ? undefined : `bytes=${start}-${start + length - 1}`,
+        IfMatch: ifMatch,
+      }),
+      { abortSignal },
+    );
+    if (response.Body === undefined) {
+      throw new StorageError("server", `get ${JSON.stringify(key)} returned no body`, { key });
+    }
+    const bytes = await response.Body.transformToByteArray();
+    if (response.ContentLength !== undefined && response.ContentLength !== bytes.length) {
+      throw new StorageError(
+        "corrupt",
+        `Object ${
+          JSON.stringify(key)
+        }: received ${bytes.length} bytes but Content-Length is ${response.ContentLength}`,
+        { key },
+      );
+    }
+    const total = response.ContentRange?.match(/\/(\d+)$/)?.[1];
+    if (total === undefined && length !== null) {
+      throw new StorageError(
+        "server",
+        `get ${JSON.stringify(key)}: the server ignored a Range request at byte ${start}`,
+        { key },
+      );
+    }
+    return {
+      bytes,
+      totalBytes: total === undefined ? bytes.length : Number(total),
+      etag: response.ETag,
+      metadata: response.Metadata,
+    };
   }
 
   #checkIntegrity(
