@@ -254,6 +254,39 @@ export function verifyBeacon(
   return { round, randomness: expected, signature: signature.toLowerCase() };
 }
 
+/** A beacon is ~300 bytes; anything far larger is not a beacon and is not read to the end. */
+const MAX_BEACON_BYTES = 64 * 1024;
+
+async function readLimited(response: Response, maxBytes: number, url: string): Promise<string> {
+  if (response.body === null) return "";
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      total += value.length;
+      if (total > maxBytes) {
+        throw new DrandError(
+          "malformed",
+          `GET ${url} returned more than ${maxBytes} bytes; not a beacon`,
+        );
+      }
+      chunks.push(value);
+    }
+  } finally {
+    await reader.cancel().catch(() => undefined);
+  }
+  const bytes = new Uint8Array(total);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.length;
+  }
+  return new TextDecoder().decode(bytes);
+}
+
 /** `fetch`-compatible function, injectable for tests. */
 export type FetchLike = (url: string, init: { signal: AbortSignal }) => Promise<Response>;
 
@@ -385,7 +418,7 @@ export class DrandClient {
           await response.body?.cancel();
           throw new DrandError("http", `GET ${url} answered HTTP ${response.status}`);
         }
-        const text = await response.text();
+        const text = await readLimited(response, MAX_BEACON_BYTES, url);
         try {
           return JSON.parse(text);
         } catch (cause) {

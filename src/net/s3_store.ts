@@ -6,8 +6,11 @@
  *   only on completion and is aborted on any failure, so no partial object is ever left under
  *   the key;
  * - every request has a timeout and bounded retries with exponential backoff and jitter;
+ * - single-part uploads are staged under `grail-staging/`, checked with HEAD and copied to the
+ *   final key (a torn PUT never lands there, even on servers that commit truncated bodies);
  * - each upload carries Content-MD5 and a `sha256` user-metadata entry; downloads check length,
- *   the MD5 ETag of single-part objects and the sha256 when present, and report `corrupt`.
+ *   the MD5 ETag of single-part objects and the sha256 when present, and report `corrupt`;
+ * - downloads start with a HEAD (6 s) and fetch objects above 50 MiB as ETag-pinned ranges.
  *
  * @module
  */

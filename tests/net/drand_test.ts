@@ -157,7 +157,7 @@ function clockAtLatest(): ManualClock {
   return new ManualClock(roundTime(QUICKNET, LATEST.round) * 1000 + 500);
 }
 
-type Behaviour = "good" | "hang" | "500" | "tampered" | "wrong_round" | "garbage";
+type Behaviour = "good" | "hang" | "500" | "tampered" | "wrong_round" | "garbage" | "huge";
 
 function relayFetch(behaviours: Record<string, Behaviour>, clock: ManualClock, seen: string[]) {
   return (url: string, init: { signal: AbortSignal }): Promise<Response> => {
@@ -175,6 +175,8 @@ function relayFetch(behaviours: Record<string, Behaviour>, clock: ManualClock, s
         return Promise.resolve(new Response("busy", { status: 500 }));
       case "garbage":
         return Promise.resolve(new Response("<html>"));
+      case "huge":
+        return Promise.resolve(new Response(" ".repeat(1_000_000) + JSON.stringify(beacon)));
       case "tampered":
         return Promise.resolve(
           Response.json({ ...beacon!, signature: flipNibble(beacon!.signature, 40) }),
@@ -282,4 +284,21 @@ Deno.test("DrandClient defaults to the reference's relays in order", async () =>
   const client = new DrandClient({ clock, fetch: relayFetch(behaviours, clock, seen) });
   await assertRejectsWithCode(() => client.get(1), DrandError, "all_relays_failed");
   assertEquals(seen.map((u) => new URL(u).origin), [...REFERENCE_RELAYS]);
+});
+
+Deno.test("DrandClient.get() refuses an oversized answer without reading it whole", async () => {
+  const clock = clockAtLatest();
+  const client = new DrandClient({
+    relays: ["https://a", "https://b"],
+    clock,
+    fetch: relayFetch({ "https://a": "huge", "https://b": "good" }, clock, []),
+  });
+  assertEquals((await client.get(1)).round, 1);
+  const lone = new DrandClient({
+    relays: ["https://a"],
+    clock,
+    fetch: relayFetch({ "https://a": "huge" }, clock, []),
+  });
+  const error = await assertRejectsWithCode(() => lone.get(1), DrandError, "all_relays_failed");
+  assert(error.message.includes("more than 65536 bytes"), error.message);
 });
