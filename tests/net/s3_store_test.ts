@@ -133,6 +133,14 @@ Deno.test("S3Store.get() downloads a large object in ranged parts and checks it 
     }
   }));
 
+Deno.test("S3Store.put() copies staged keys with spaces and non-ASCII characters intact", () =>
+  withS3(async (_, direct) => {
+    const key = "grail/a b/é+x=1&y.bin";
+    await direct.put(key, new Uint8Array([1, 2, 3]));
+    assertEquals(await direct.get(key), new Uint8Array([1, 2, 3]));
+    assertEquals((await direct.list("grail/")).map((i) => i.key), [key]);
+  }));
+
 Deno.test("S3Store.list() follows continuation tokens across pages", () =>
   withS3(async (s3, direct) => {
     const keys = ["p/1", "p/2", "p/3", "p/4", "p/5"];
