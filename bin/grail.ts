@@ -7,6 +7,7 @@
 
 import { main as chain } from "../src/cli/chain.ts";
 import { main as demo } from "../src/cli/demo.ts";
+import { main as devnet } from "../src/cli/devnet.ts";
 import { main as verify } from "../src/cli/verify.ts";
 
 type Subcommand = { main: (args: string[]) => Promise<number>; summary: string };
@@ -17,6 +18,10 @@ const SUBCOMMANDS: Record<string, Subcommand> = {
   demo: {
     main: demo,
     summary: "commit to seeded hidden states, sign, and verify (self-contained)",
+  },
+  devnet: {
+    main: devnet,
+    summary: "run a local network: chain, buckets, beacon, miners, validator",
   },
   verify: { main: verify, summary: "verify a window file's rollouts against a checkpoint" },
 };

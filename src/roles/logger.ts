@@ -12,7 +12,12 @@
 /** Levels, least to most severe. */
 export type LogLevel = "debug" | "info" | "warning" | "error";
 
-const LEVEL_RANK: Readonly<Record<LogLevel, number>> = { debug: 10, info: 20, warning: 30, error: 40 };
+const LEVEL_RANK: Readonly<Record<LogLevel, number>> = {
+  debug: 10,
+  info: 20,
+  warning: 30,
+  error: 40,
+};
 const LEVEL_NAME: Readonly<Record<LogLevel, string>> = {
   debug: "DEBUG",
   info: "INFO",

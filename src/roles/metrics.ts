@@ -11,7 +11,10 @@ type Kind = "counter" | "gauge" | "summary";
 interface Family {
   help: string;
   kind: Kind;
-  values: Map<string, { labels: Record<string, string>; value: number; sum?: number; count?: number }>;
+  values: Map<
+    string,
+    { labels: Record<string, string>; value: number; sum?: number; count?: number }
+  >;
 }
 
 function labelKey(labels: Record<string, string>): string {
@@ -58,7 +61,9 @@ export class Metrics {
    */
   declare(name: string, kind: Kind, help: string): void {
     if (!/^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(name)) {
-      throw new RangeError(`Invalid metric name ${JSON.stringify(name)}: expected [a-zA-Z_:][a-zA-Z0-9_:]*`);
+      throw new RangeError(
+        `Invalid metric name ${JSON.stringify(name)}: expected [a-zA-Z_:][a-zA-Z0-9_:]*`,
+      );
     }
     const f = this.#families.get(name);
     if (f !== undefined) {
@@ -75,7 +80,9 @@ export class Metrics {
     }
     const key = labelKey(labels);
     let e = f.values.get(key);
-    if (e === undefined) f.values.set(key, e = { labels: { ...labels }, value: 0, sum: 0, count: 0 });
+    if (e === undefined) {
+      f.values.set(key, e = { labels: { ...labels }, value: 0, sum: 0, count: 0 });
+    }
     return e;
   }
 
@@ -179,7 +186,9 @@ export class Metrics {
         onListen: ({ port }) =>
           resolve({ url: `http://127.0.0.1:${port}`, close: () => server.shutdown() }),
       }, (req) => {
-        if (new URL(req.url).pathname !== "/metrics") return new Response("not found\n", { status: 404 });
+        if (new URL(req.url).pathname !== "/metrics") {
+          return new Response("not found\n", { status: 404 });
+        }
         return new Response(this.render(), {
           headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" },
         });
@@ -205,7 +214,11 @@ export function declareRoleMetrics(m: Metrics): Metrics {
   m.declare("grail_head_block", "gauge", "Chain head block last seen");
   m.declare("grail_window", "gauge", "Last window started (miner) or validated (validator)");
   m.declare("grail_windows_total", "counter", "Windows finished, by outcome");
-  m.declare("grail_rollouts_produced_total", "counter", "Rollouts generated and signed by the miner");
+  m.declare(
+    "grail_rollouts_produced_total",
+    "counter",
+    "Rollouts generated and signed by the miner",
+  );
   m.declare("grail_groups_dropped_total", "counter", "GRPO groups dropped by the miner, by reason");
   m.declare("grail_rollouts_uploaded_total", "counter", "Rollouts uploaded in window files");
   m.declare("grail_uploads_total", "counter", "Window file uploads, by outcome");

@@ -9,7 +9,6 @@
  */
 
 import type { Chain, Clock } from "../net/chain.ts";
-import type { ObjectStore } from "../net/storage.ts";
 import { putWindowFile } from "../net/window_file.ts";
 import {
   blocksRemaining,
@@ -80,6 +79,8 @@ export interface MinerTransformContext {
   clock: Clock;
   /** The chain (to find other miners' files). */
   chain: Chain;
+  /** Subnet. */
+  netuid: number;
   /** The role's stores. */
   stores: StoreResolver;
 }
@@ -166,7 +167,9 @@ export class Miner {
         head - this.#lastHead.block,
       );
     }
-    if (this.#lastHead === null || head !== this.#lastHead.block) this.#lastHead = { block: head, ms };
+    if (this.#lastHead === null || head !== this.#lastHead.block) {
+      this.#lastHead = { block: head, ms };
+    }
     this.#o.metrics.set("grail_head_block", head);
     return head;
   }
@@ -303,12 +306,15 @@ export class Miner {
         model: wm,
         clock: o.clock,
         chain: o.chain,
+        netuid: o.netuid,
         stores: o.stores,
       });
     }
     head = await this.#head();
     const safe = generationFinishedSafely(this.#budget, blocksRemaining(window, head));
-    if (!safe) log.warning(`Window ${window}: generation ended late; the upload may miss the deadline`);
+    if (!safe) {
+      log.warning(`Window ${window}: generation ended late; the upload may miss the deadline`);
+    }
     o.status?.(`window ${window}: uploading ${rollouts.length} rollouts`);
     const t0 = o.clock.nowMs();
     let key: string;
@@ -373,6 +379,3 @@ function round3(x: number): number {
 
 /** The default safety margin, re-exported for the CLI's help. */
 export const DEFAULT_SAFETY_BLOCKS: number = MINER_SAFETY_BLOCKS;
-
-/** Stores' type, for callers that only need the miner's own bucket. */
-export type MinerStore = ObjectStore;

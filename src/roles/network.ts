@@ -62,7 +62,9 @@ export function identityFromPair(pair: KeyringPair): RoleIdentity {
   }
   const pkcs8 = pair.encodePkcs8();
   if (pkcs8.length !== 16 + 64 + 5 + 32) {
-    throw new TypeError(`Cannot read the secret of hotkey ${pair.address}: unexpected PKCS#8 layout`);
+    throw new TypeError(
+      `Cannot read the secret of hotkey ${pair.address}: unexpected PKCS#8 layout`,
+    );
   }
   const keypair = { publicKey: pair.publicKey, secretKey: pkcs8.slice(16, 80) };
   const probe = new TextEncoder().encode("grail role key check");
@@ -137,7 +139,9 @@ export async function trainerStore(
   const creds = (await committedBuckets(chain, netuid)).get(mg.hotkeys[i]);
   if (creds === undefined) {
     throw new Error(
-      `UID 0 (${mg.hotkeys[i]}) has no bucket commitment on subnet ${netuid}; cannot find checkpoints`,
+      `UID 0 (${
+        mg.hotkeys[i]
+      }) has no bucket commitment on subnet ${netuid}; cannot find checkpoints`,
     );
   }
   return resolver.reader(creds);

@@ -57,13 +57,19 @@ export class StateFile<T> {
       parsed = JSON.parse(text);
     } catch (cause) {
       throw new TypeError(
-        `Cannot read state file ${this.path}: not JSON (${(cause as Error).message}); move it away to start fresh`,
+        `Cannot read state file ${this.path}: not JSON (${
+          (cause as Error).message
+        }); move it away to start fresh`,
         { cause },
       );
     }
-    if (parsed.kind !== this.#kind || parsed.version !== this.#version || parsed.state === undefined) {
+    if (
+      parsed.kind !== this.#kind || parsed.version !== this.#version || parsed.state === undefined
+    ) {
       throw new TypeError(
-        `State file ${this.path} holds ${JSON.stringify(parsed.kind)} v${parsed.version}, expected ${
+        `State file ${this.path} holds ${
+          JSON.stringify(parsed.kind)
+        } v${parsed.version}, expected ${
           JSON.stringify(this.#kind)
         } v${this.#version}; point --state-dir elsewhere or move the file away`,
       );

@@ -103,14 +103,19 @@ export class WindowModelLoader {
     if (problems.length > 0) {
       throw new NoCheckpointError(
         "bad_metadata",
-        `Checkpoint ${ready.window} metadata lacks ${problems.join(", ")}; skipping window ${window}`,
+        `Checkpoint ${ready.window} metadata lacks ${
+          problems.join(", ")
+        }; skipping window ${window}`,
       );
     }
     let generation;
     try {
       generation = generationParamsFromMetadata(local.metadata.generation_params);
     } catch (e) {
-      throw new NoCheckpointError("bad_metadata", `Checkpoint ${ready.window}: ${(e as Error).message}`);
+      throw new NoCheckpointError(
+        "bad_metadata",
+        `Checkpoint ${ready.window}: ${(e as Error).message}`,
+      );
     }
     const model = await this.#options.loadModel(local.dir);
     const tokenizer = pipelineTokenizer(await ModelTokenizer.load(local.dir));

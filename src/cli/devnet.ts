@@ -1,0 +1,158 @@
+/**
+ * `grail devnet`: runs the embedded local network (src/devnet/devnet.ts) and prints each window
+ * and a summary table.
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { CHEATS, parseCheat } from "../devnet/cheats.ts";
+import { runDevnet } from "../devnet/devnet.ts";
+import { Progress } from "../roles/progress.ts";
+
+const USAGE = `Usage: grail devnet [options]
+
+Runs a whole GRAIL network in this process: a local chain, local buckets, a local drand beacon,
+a tiny Qwen3-shaped model published as checkpoint 0, honest miners, one cheater and a validator.
+
+Options:
+  --windows N                 windows to validate before stopping (default 2)
+  --miners N                  honest miners (default 2)
+  --cheat KIND|none           ${CHEATS.join(" | ")} | none (default zero-sketch)
+  --backend webgpu|cpu        model backend (default webgpu)
+  --mode strict|compat        validator rules (default strict)
+  --dir PATH                  state folder (default ./.grail/devnet; wiped on start)
+  --groups N                  GRPO groups per miner per window (default 1)
+  --max-tokens N              completion budget published in the checkpoint (default 40)
+  --vocab cut|full            Qwen3 tokenizer cut to 2048 ids (default) or the full 151,936
+  --restart-validator-after N stop and restart the validator after N windows (resume demo)
+  -v, --verbose               also print the roles' log lines on stderr
+  -h, --help                  this text`;
+
+function positiveInt(name: string, value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) {
+    throw new RangeError(`Invalid --${name} ${JSON.stringify(value)}: expected an integer ≥ 1`);
+  }
+  return n;
+}
+
+function oneOf<T extends string>(
+  name: string,
+  value: string | undefined,
+  allowed: readonly T[],
+  fallback: T,
+): T {
+  if (value === undefined) return fallback;
+  if (!allowed.includes(value as T)) {
+    throw new RangeError(
+      `Invalid --${name} ${JSON.stringify(value)}: expected ${allowed.join(" or ")}`,
+    );
+  }
+  return value as T;
+}
+
+/**
+ * Runs `grail devnet`.
+ *
+ * @param args Command-line arguments after `devnet`.
+ * @returns Exit code: 0 when honest miners got weight and the cheater none, 1 otherwise, 2 for
+ *   bad arguments.
+ *
+ * @example
+ * ```ts
+ * import { main } from "./devnet.ts";
+ * if (await main(["--windows", "zero"]) !== 2) throw new Error();
+ * ```
+ */
+export async function main(args: string[]): Promise<number> {
+  let opts;
+  try {
+    const { values } = parseArgs({
+      args,
+      options: {
+        windows: { type: "string" },
+        miners: { type: "string" },
+        cheat: { type: "string" },
+        backend: { type: "string" },
+        mode: { type: "string" },
+        dir: { type: "string" },
+        groups: { type: "string" },
+        "max-tokens": { type: "string" },
+        vocab: { type: "string" },
+        "restart-validator-after": { type: "string" },
+        verbose: { type: "boolean", short: "v" },
+        help: { type: "boolean", short: "h" },
+      },
+      strict: true,
+    });
+    if (values.help) {
+      console.log(USAGE);
+      return 0;
+    }
+    const maxTokens = positiveInt("max-tokens", values["max-tokens"], 40);
+    if (maxTokens < 32) {
+      throw new RangeError(
+        `Invalid --max-tokens ${maxTokens}: a rollout needs ≥ 32 completion tokens`,
+      );
+    }
+    opts = {
+      windows: positiveInt("windows", values.windows, 2),
+      honestMiners: positiveInt("miners", values.miners, 2),
+      cheat: values.cheat === undefined || values.cheat === "none"
+        ? (values.cheat === "none" ? "none" as const : "zero-sketch" as const)
+        : parseCheat(values.cheat),
+      backend: oneOf("backend", values.backend, ["webgpu", "cpu"] as const, "webgpu"),
+      mode: oneOf("mode", values.mode, ["strict", "compat"] as const, "strict"),
+      dir: values.dir ?? "./.grail/devnet",
+      groupsPerWindow: positiveInt("groups", values.groups, 1),
+      maxTokens,
+      vocab: oneOf("vocab", values.vocab, ["cut", "full"] as const, "cut"),
+      restartValidatorAfter: values["restart-validator-after"] === undefined
+        ? undefined
+        : positiveInt("restart-validator-after", values["restart-validator-after"], 1),
+      verbose: values.verbose === true,
+    };
+  } catch (e) {
+    console.error(`grail devnet: ${(e as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  const progress = new Progress({ tty: Deno.stdout.isTerminal() });
+  const stop = new AbortController();
+  const onSignal = () => {
+    progress.clear();
+    console.error("grail devnet: stopping (signal received)…");
+    stop.abort();
+  };
+  Deno.addSignalListener("SIGINT", onSignal);
+  if (Deno.build.os !== "windows") Deno.addSignalListener("SIGTERM", onSignal);
+  try {
+    const result = await runDevnet({
+      ...opts,
+      print: (line) => progress.print(line),
+      status: (text) => progress.status(text),
+      echoLog: opts.verbose ? (line) => progress.printErr(line) : undefined,
+      signal: stop.signal,
+    });
+    progress.clear();
+    const honest = result.participants.filter((p) => p.kind === "honest");
+    const cheater = result.participants.find((p) => p.kind === "cheater");
+    const w = (uid: number) => result.finalWeights?.find((x) => x.uid === uid)?.u16 ?? 0;
+    const ok = result.finalWeights !== null && honest.every((p) => w(p.uid) > 0) &&
+      (cheater === undefined || w(cheater.uid) === 0);
+    console.log(
+      ok
+        ? "result: every honest miner received weight" + (cheater ? " and the cheater none" : "")
+        : "result: UNEXPECTED weights (see the table above and devnet.log)",
+    );
+    return ok ? 0 : 1;
+  } catch (e) {
+    progress.clear();
+    console.error(`grail devnet: ${(e as Error).message}`);
+    return 1;
+  } finally {
+    Deno.removeSignalListener("SIGINT", onSignal);
+    if (Deno.build.os !== "windows") Deno.removeSignalListener("SIGTERM", onSignal);
+  }
+}

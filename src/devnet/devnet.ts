@@ -1,0 +1,545 @@
+/**
+ * The embedded local network: the in-process chain (`LocalChain`), one bucket per participant
+ * (folders by default), a local drand beacon over loopback HTTP, a Qwen3-shaped tiny model
+ * published by the owner (UID 0, the trainer's place) as a FULL checkpoint with its READY marker,
+ * honest miners, one cheater and a validator — the same `Miner` and `Validator` classes an
+ * operator runs against the live subnet, each with its own cache, state file and logger.
+ *
+ * Time: a {@linkcode FastForwardClock} runs 12-second blocks in real time while a role works
+ * and skips ahead while all roles sleep, so a window costs only its compute.
+ *
+ * @module
+ */
+
+import { join, resolve } from "node:path";
+import { Keyring } from "@polkadot/keyring";
+import { cryptoWaitReady } from "@polkadot/util-crypto";
+import { AccessKey, encodeCommitment, type ReadCredentials } from "../net/credentials.ts";
+import { DrandClient } from "../net/drand.ts";
+import { FolderStore } from "../net/folder_store.ts";
+import { LocalBeacon } from "../net/local_beacon.ts";
+import { LocalChain } from "../net/local_chain.ts";
+import { SYSTEM_CLOCK } from "../net/retry.ts";
+import type { ObjectStore } from "../net/storage.ts";
+import {
+  DEFAULT_TRAINING_CONFIG,
+  markCheckpointReady,
+  publishFullCheckpoint,
+} from "../net/checkpoint/publish.ts";
+import { convertWeightsForEmit } from "../net/weights_u16.ts";
+import { loadModel } from "../model/load.ts";
+import { Logger, type LogLevel } from "../roles/logger.ts";
+import { declareRoleMetrics, Metrics } from "../roles/metrics.ts";
+import { Miner, type MinerState, type MinerWindowReport } from "../roles/miner.ts";
+import { identityFromPair, type RoleIdentity, type StoreResolver } from "../roles/network.ts";
+import { StateFile } from "../roles/state.ts";
+import { Validator, type ValidatorState, type ValidatorWindowReport } from "../roles/validator.ts";
+import { WindowModelLoader } from "../roles/window_model.ts";
+import { type Cheat, cheatTransform } from "./cheats.ts";
+import { FastForwardClock } from "./fast_clock.ts";
+import { writeDevnetModel } from "./model.ts";
+
+/** Subnet id of the local network. */
+export const DEVNET_NETUID = 2;
+/** `commit.model.name` of the devnet checkpoint. */
+export const DEVNET_MODEL_NAME = "grail-devnet/qwen3-tiny";
+const MARKER = ".grail-devnet";
+
+/** Options of {@linkcode runDevnet}. */
+export interface DevnetOptions {
+  /** State folder (wiped and recreated if it holds a previous devnet run). */
+  dir: string;
+  /** Windows the validator must process before the network stops. */
+  windows: number;
+  /** Honest miners (≥ 1). */
+  honestMiners: number;
+  /** The cheater's trick, or `none` for no cheater. */
+  cheat: Cheat | "none";
+  /** Model backend of every role. */
+  backend: "webgpu" | "cpu";
+  /** Verification rules of the validator. */
+  mode: "strict" | "compat";
+  /** Block time (default 12000 ms, as the live chain; idle time is skipped anyway). */
+  blockTimeMs?: number;
+  /** GRPO groups each miner mines per window (default 1). */
+  groupsPerWindow?: number;
+  /** Completion budget `max_tokens` published in the checkpoint (default 40, ≥ 32). */
+  maxTokens?: number;
+  /** Tokenizer vocabulary: cut (default, fast) or full Qwen3. */
+  vocab?: "cut" | "full";
+  /** Stop and restart the validator after this many processed windows (resume demo). */
+  restartValidatorAfter?: number;
+  /** Log level of the roles' log file (default info). */
+  logLevel?: LogLevel;
+  /** Also copy role log lines here (e.g. stderr with -v). */
+  echoLog?: (line: string) => void;
+  /** Per-window and summary output (default console.log). */
+  print?: (line: string) => void;
+  /** Status line updates (the progress view). */
+  status?: (text: string) => void;
+  /** Stops the network early. */
+  signal?: AbortSignal;
+}
+
+/** One participant. */
+export interface DevnetParticipant {
+  /** Name (also its bucket's account id). */
+  name: string;
+  /** `owner`, `validator`, `honest`, `cheater`. */
+  kind: "owner" | "validator" | "honest" | "cheater";
+  /** UID. */
+  uid: number;
+  /** Hotkey. */
+  hotkey: string;
+}
+
+/** What the devnet did. */
+export interface DevnetResult {
+  /** The state folder. */
+  dir: string;
+  /** Participants by UID. */
+  participants: DevnetParticipant[];
+  /** Validator reports of processed (not skipped) windows, in order. */
+  windows: ValidatorWindowReport[];
+  /** Miner reports by participant name. */
+  minerReports: Map<string, MinerWindowReport[]>;
+  /** The last weights set: per UID float and u16. */
+  finalWeights: { uid: number; weight: number; u16: number }[] | null;
+  /** Validator restarts: the window processed last before the stop, and the first after. */
+  restarts: { stoppedAfter: number; resumedWith: number | null; replayed: number }[];
+  /** Wall time in seconds. */
+  wallSeconds: number;
+  /** Simulated chain time in seconds. */
+  chainSeconds: number;
+}
+
+/** A folder bucket whose objects' `LastModified` is the network clock (not the wall clock). */
+class ClockedFolderStore extends FolderStore {
+  readonly #nowMs: () => number;
+  constructor(root: string, nowMs: () => number) {
+    super(root);
+    this.#nowMs = nowMs;
+  }
+  override async put(key: string, body: Uint8Array): Promise<void> {
+    await super.put(key, body);
+    const t = new Date(this.#nowMs());
+    await Deno.utime(`${this.root}/${key}`, t, t);
+  }
+}
+
+async function prepareDir(dir: string): Promise<void> {
+  let entries: string[] = [];
+  try {
+    for await (const e of Deno.readDir(dir)) entries.push(e.name);
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  }
+  if (entries.length > 0 && !entries.includes(MARKER)) {
+    throw new Error(
+      `Refusing to use ${dir}: it is not empty and holds no previous devnet run; pass --dir with an empty or devnet folder`,
+    );
+  }
+  for (const name of entries) await Deno.remove(join(dir, name), { recursive: true });
+  await Deno.mkdir(dir, { recursive: true });
+  await Deno.writeTextFile(
+    join(dir, MARKER),
+    "grail devnet state folder; `grail devnet` wipes it on start\n",
+  );
+  entries = [];
+}
+
+function pct(x: number): string {
+  return `${(x * 100).toFixed(2)}%`;
+}
+
+/**
+ * Runs the local network until the validator has processed `windows` windows.
+ *
+ * @param options See {@linkcode DevnetOptions}.
+ * @returns What happened (also printed).
+ * @throws For a folder that is not a devnet folder, or a failure while setting up.
+ *
+ * @example
+ * ```ts ignore
+ * const result = await runDevnet({ dir: ".grail/devnet", windows: 2, honestMiners: 2,
+ *   cheat: "zero-sketch", backend: "cpu", mode: "strict" });
+ * ```
+ */
+export async function runDevnet(options: DevnetOptions): Promise<DevnetResult> {
+  const wall0 = performance.now();
+  const print = options.print ?? ((l: string) => console.log(l));
+  const dir = resolve(options.dir);
+  await prepareDir(dir);
+  await cryptoWaitReady();
+  const clock = new FastForwardClock();
+  const genesisMs = clock.nowMs();
+  const blockTimeMs = options.blockTimeMs ?? 12_000;
+  const chain = new LocalChain({ blockTimeMs, clock, genesisMs, seed: "grail-devnet" });
+  chain.createSubnet(DEVNET_NETUID);
+
+  const logFile = await Deno.open(join(dir, "devnet.log"), {
+    write: true,
+    create: true,
+    append: true,
+  });
+  const encoder = new TextEncoder();
+  const root = new Logger({
+    name: "grail",
+    level: options.logLevel ?? "info",
+    nowMs: () => clock.nowMs(),
+    write: (line) => {
+      logFile.writeSync(encoder.encode(line + "\n"));
+      options.echoLog?.(line);
+    },
+  });
+
+  // Participants: UID 0 owner (trainer), UID 1 validator, then miners.
+  const keyring = new Keyring({ type: "sr25519", ss58Format: 42 });
+  const coldkey = keyring.addFromUri("//Alice");
+  const names: { name: string; kind: DevnetParticipant["kind"] }[] = [
+    { name: "owner", kind: "owner" },
+    { name: "validator", kind: "validator" },
+    ...Array.from({ length: options.honestMiners }, (_, i) => ({
+      name: `miner-${i + 1}`,
+      kind: "honest" as const,
+    })),
+    ...(options.cheat === "none" ? [] : [{ name: "cheater", kind: "cheater" as const }]),
+  ];
+  const ids = new Map<string, RoleIdentity>();
+  const participants: DevnetParticipant[] = [];
+  const buckets = new Map<string, ObjectStore>();
+  for (const { name, kind } of names) {
+    const identity = identityFromPair(keyring.addFromUri(`//Alice//grail-devnet//${name}`));
+    ids.set(name, identity);
+    const uid = await chain.register(DEVNET_NETUID, identity.pair, coldkey);
+    participants.push({ name, kind, uid, hotkey: identity.hotkey });
+    buckets.set(name, new ClockedFolderStore(join(dir, "buckets", name), () => clock.nowMs()));
+    const read: ReadCredentials = {
+      accountId: name,
+      read: new AccessKey(`local-read-${name}`, `local-secret-${name}`.padEnd(40, "0")),
+    };
+    await chain.setCommitment(DEVNET_NETUID, identity.pair, encodeCommitment(read));
+  }
+  chain.addStake(DEVNET_NETUID, ids.get("validator")!.hotkey, 1000);
+  const resolverFor = (name: string): StoreResolver => ({
+    own: buckets.get(name)!,
+    reader: (creds) => {
+      const store = buckets.get(creds.accountId);
+      if (store === undefined) {
+        throw new Error(`No local bucket ${JSON.stringify(creds.accountId)}`);
+      }
+      return store;
+    },
+  });
+
+  // The model, published as the trainer would: FULL checkpoint of window 0, READY-0.
+  options.status?.("writing the tiny Qwen3 model and publishing checkpoint 0");
+  const modelDir = await writeDevnetModel(join(dir, "model", "base"), {
+    seed: 1,
+    vocab: options.vocab,
+  });
+  const owner = ids.get("owner")!;
+  await publishFullCheckpoint(buckets.get("owner")!, {
+    window: 0,
+    dir: modelDir,
+    fields: {
+      trainingConfig: { ...DEFAULT_TRAINING_CONFIG },
+      createdAt: clock.nowMs() / 1000,
+      modelName: DEVNET_MODEL_NAME,
+      envId: "sat",
+      envParams: { split: "train", gpu_eval: false },
+      // Temperature 0.05: the random tiny model's logits are nearly flat, and the distribution
+      // check's thresholds assume a trained model's confident samples.
+      generationParams: {
+        max_tokens: options.maxTokens ?? 40,
+        temperature: 0.05,
+        top_p: 1,
+        top_k: 0,
+        repetition_penalty: 1,
+      },
+      thinkingMode: "instructed",
+    },
+    sign: (msg) =>
+      Array.from(owner.pair.sign(msg), (b) => b.toString(16).padStart(2, "0")).join(""),
+  });
+  await markCheckpointReady(buckets.get("owner")!, 0, 0);
+  let otherModelDir: string | null = null;
+  if (options.cheat === "other-model") {
+    otherModelDir = await writeDevnetModel(join(dir, "model", "other"), {
+      seed: 2,
+      vocab: options.vocab,
+    });
+  }
+
+  // drand: a local beacon on loopback. Its freshness check reads the network clock; its request
+  // timeouts run on the wall clock (a timeout must not be skipped over by the fast-forward).
+  const beacon = new LocalBeacon({
+    seed: encoder.encode("grail-devnet-beacon-seed-32-bytes!"),
+    genesisTime: Math.floor(genesisMs / 1000) - 30,
+    periodSeconds: 3,
+  });
+  const beaconServer = await beacon.serve({ clock });
+  const drand = new DrandClient({
+    chain: beacon.info,
+    relays: [beaconServer.url],
+    clock: { nowMs: () => clock.nowMs(), sleep: SYSTEM_CLOCK.sleep },
+  });
+
+  const backend = options.backend;
+  const stop = new AbortController();
+  options.signal?.addEventListener("abort", () => stop.abort(options.signal?.reason), {
+    once: true,
+  });
+  const minerReports = new Map<string, MinerWindowReport[]>();
+  const running: Promise<void>[] = [];
+  const metrics = declareRoleMetrics(new Metrics());
+  const status = (who: string) => (text: string) => options.status?.(`${who}: ${text}`);
+
+  for (const p of participants.filter((p) => p.kind === "honest" || p.kind === "cheater")) {
+    const identity = ids.get(p.name)!;
+    const roleDir = join(dir, "roles", p.name);
+    const cheat = p.kind === "cheater" ? options.cheat as Cheat : null;
+    const load = cheat === "other-model"
+      ? () => loadModel(otherModelDir!, { backend })
+      : (d: string) => loadModel(d, { backend });
+    minerReports.set(p.name, []);
+    const miner = new Miner({
+      chain,
+      netuid: DEVNET_NETUID,
+      identity,
+      stores: resolverFor(p.name),
+      drand,
+      loader: new WindowModelLoader({ cacheRoot: join(roleDir, "cache"), loadModel: load }),
+      clock,
+      logger: root.child(`grail.miner[${p.name}]`),
+      metrics,
+      state: new StateFile<MinerState>(join(roleDir, "state.json"), "miner"),
+      samplingSeed: p.uid,
+      maxGroupsPerWindow: options.groupsPerWindow ?? 1,
+      transform: cheat === null
+        ? undefined
+        : cheatTransform(cheat, participants.find((q) => q.kind === "honest")?.hotkey),
+      onWindow: (r) => minerReports.get(p.name)!.push(r),
+      status: status(p.name),
+    });
+    await miner.resume();
+    const leave = clock.enter();
+    running.push(miner.run(stop.signal).finally(leave));
+  }
+
+  const windows: ValidatorWindowReport[] = [];
+  const restarts: DevnetResult["restarts"] = [];
+  const vIdentity = ids.get("validator")!;
+  const vDir = join(dir, "roles", "validator");
+  const byUid = new Map(participants.map((p) => [p.uid, p]));
+  const byHotkey = new Map(participants.map((p) => [p.hotkey, p]));
+  let finalWeights: DevnetResult["finalWeights"] = null;
+  let done!: () => void;
+  const allDone = new Promise<void>((r) => (done = r));
+  stop.signal.addEventListener("abort", () => done(), { once: true });
+  let validatorStop = new AbortController();
+  let restartPending: Promise<void> | null = null;
+
+  const makeValidator = () =>
+    new Validator({
+      chain,
+      netuid: DEVNET_NETUID,
+      identity: vIdentity,
+      stores: resolverFor("validator"),
+      drand,
+      loader: new WindowModelLoader({
+        cacheRoot: join(vDir, "cache"),
+        loadModel: (d) => loadModel(d, { backend }),
+      }),
+      clock,
+      logger: root.child("grail.validator"),
+      metrics,
+      state: new StateFile<ValidatorState>(join(vDir, "state.json"), "validator"),
+      mode: options.mode,
+      // The local network sets weights after every window (the live cadence is 360 blocks
+      // after 12 windows) and scores uncapped: with 16 rollouts per window the live cap of
+      // 60,000 would round every miner's share to 0 in u16.
+      weightsIntervalBlocks: 30,
+      minWindowsBeforeWeights: 1,
+      weightOptions: { capEnabled: false },
+      onWindow: onValidatorWindow,
+      status: status("validator"),
+    });
+
+  function onValidatorWindow(r: ValidatorWindowReport): void {
+    if (r.skipped !== undefined) return;
+    windows.push(r);
+    printWindow(r);
+    if (r.weights !== undefined) {
+      const u16 = convertWeightsForEmit(r.weights.uids, r.weights.weights);
+      finalWeights = r.weights.uids.map((uid, i) => ({
+        uid,
+        weight: r.weights!.weights[i],
+        u16: u16.weights[u16.uids.indexOf(uid)] ?? 0,
+      }));
+    }
+    if (windows.length >= options.windows) {
+      stop.abort();
+      return;
+    }
+    if (
+      options.restartValidatorAfter !== undefined &&
+      windows.length === options.restartValidatorAfter
+    ) {
+      validatorStop.abort();
+      restartPending = (async () => {
+        await validatorRun;
+        const stoppedAfter = r.target;
+        const v2 = makeValidator();
+        await v2.resume();
+        const st = v2.state;
+        print(
+          `  validator restarted: state says last processed window ${st.lastProcessed}, ${st.history.length} window(s) of history replayed`,
+        );
+        restarts.push({ stoppedAfter, resumedWith: null, replayed: st.history.length });
+        validatorStop = new AbortController();
+        stop.signal.addEventListener("abort", () => validatorStop.abort(), { once: true });
+        validatorRun = runValidator(v2, validatorStop.signal);
+      })();
+    } else if (restarts.length > 0 && restarts[restarts.length - 1].resumedWith === null) {
+      restarts[restarts.length - 1].resumedWith = r.target;
+    }
+  }
+
+  function printWindow(r: ValidatorWindowReport): void {
+    const name = (hk: string) => byHotkey.get(hk)?.name ?? hk.slice(0, 8);
+    print(`window ${r.target}`);
+    const produced = [...minerReports].map(([n, reps]) => {
+      const rep = reps.find((x) => x.window === r.target);
+      return `${n} ${rep?.rollouts ?? 0}`;
+    });
+    print(`  rollouts uploaded: ${produced.join(" · ")}`);
+    print(
+      `  on time: ${r.active.map(name).join(", ") || "none"}; checked: ${
+        r.selected.map(name).join(", ") || "none"
+      }`,
+    );
+    for (const m of r.miners) {
+      const rej = Object.entries(m.rejected).map(([k, v]) => `${k} ×${v}`).join(", ");
+      const gate = m.gated ? `, copycat-gated (${m.gated})` : "";
+      const fail = m.metrics?.failure_reason ? ` → ${m.metrics.failure_reason}` : "";
+      print(
+        `  ${name(m.hotkey).padEnd(10)} ${m.passed}/${m.checked} pass${
+          rej ? ` (rejected: ${rej})` : ""
+        }${gate}${fail}`,
+      );
+    }
+    if (r.weights !== undefined) {
+      const w = r.weights.uids.map((uid, i) =>
+        `${byUid.get(uid)?.name ?? uid} ${pct(r.weights!.weights[i])}`
+      );
+      print(`  weights set at block ${r.weights.block}: ${w.join(" · ")}`);
+    } else {
+      print("  weights: not set this window");
+    }
+  }
+
+  async function runValidator(v: Validator, signal: AbortSignal): Promise<void> {
+    const leave = clock.enter();
+    try {
+      await v.run(signal);
+    } finally {
+      leave();
+    }
+  }
+
+  print(`grail devnet: state in ${dir}`);
+  print(
+    `  ${participants.length} participants on subnet ${DEVNET_NETUID}: ${
+      participants.map((p) => `${p.name} (uid ${p.uid})`).join(", ")
+    }`,
+  );
+  print(
+    `  backend ${backend}, ${options.mode} mode, cheat: ${options.cheat}, ${options.windows} window(s); log: ${
+      join(dir, "devnet.log")
+    }`,
+  );
+  const v1 = makeValidator();
+  await v1.resume();
+  let validatorRun = runValidator(v1, validatorStop.signal);
+  stop.signal.addEventListener("abort", () => validatorStop.abort(), { once: true });
+
+  try {
+    await allDone;
+    await restartPending;
+    await Promise.all([...running, validatorRun]);
+  } finally {
+    stop.abort();
+    await beaconServer.close();
+    logFile.close();
+  }
+
+  const result: DevnetResult = {
+    dir,
+    participants,
+    windows,
+    minerReports,
+    finalWeights,
+    restarts,
+    wallSeconds: (performance.now() - wall0) / 1000,
+    chainSeconds: (clock.nowMs() - genesisMs) / 1000,
+  };
+  printSummary(result, print);
+  return result;
+}
+
+function printSummary(r: DevnetResult, print: (l: string) => void): void {
+  print("");
+  print("summary");
+  const header = [
+    "participant",
+    "uid",
+    "kind",
+    "uploads",
+    "rollouts",
+    "checked",
+    "passed",
+    "rejected by",
+    "weight",
+    "u16",
+  ];
+  const rows: string[][] = [];
+  for (const p of r.participants) {
+    const reps = r.minerReports.get(p.name) ?? [];
+    const uploads = reps.filter((x) => x.status === "uploaded");
+    let checked = 0, passed = 0;
+    const rejected: Record<string, number> = {};
+    for (const w of r.windows) {
+      for (const m of w.miners.filter((m) => m.hotkey === p.hotkey)) {
+        checked += m.checked;
+        passed += m.passed;
+        for (const [k, v] of Object.entries(m.rejected)) rejected[k] = (rejected[k] ?? 0) + v;
+      }
+    }
+    const fw = r.finalWeights?.find((w) => w.uid === p.uid);
+    const isMiner = p.kind === "honest" || p.kind === "cheater";
+    rows.push([
+      p.name,
+      String(p.uid),
+      p.kind,
+      isMiner ? String(uploads.length) : "-",
+      isMiner ? String(uploads.reduce((a, x) => a + x.rollouts, 0)) : "-",
+      isMiner ? String(checked) : "-",
+      isMiner ? String(passed) : "-",
+      Object.entries(rejected).map(([k, v]) => `${k} ×${v}`).join(", ") || "-",
+      fw === undefined ? "-" : pct(fw.weight),
+      fw === undefined ? "-" : String(fw.u16),
+    ]);
+  }
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join("  ").trimEnd();
+  print(line(header));
+  print(widths.map((w) => "-".repeat(w)).join("  "));
+  for (const row of rows) print(line(row));
+  print("");
+  print(
+    `${r.windows.length} window(s) validated in ${r.wallSeconds.toFixed(1)} s wall time (${
+      (r.chainSeconds / 60).toFixed(1)
+    } min of chain time); state in ${r.dir}`,
+  );
+}
