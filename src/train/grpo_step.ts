@@ -18,6 +18,15 @@ export interface GrpoSample extends TrainSequence {
   advantage: number;
 }
 
+/** Options of {@link grpoGradients}. */
+export interface GrpoStepOptions extends GrpoLossOptions {
+  /**
+   * Reference log-probs per sample, already computed (e.g. by the frozen model on another
+   * device, or fixed test inputs); used instead of running `reference`.
+   */
+  referenceLogprobs?: readonly ArrayLike<number>[];
+}
+
 /** Loss statistics and the gradient of one batch. */
 export interface GrpoGradients extends Omit<GrpoLossResult, "dLpCur" | "dEntropy"> {
   /** ∂L/∂θ, shaped like the parameters. */
@@ -31,7 +40,8 @@ export interface GrpoGradients extends Omit<GrpoLossResult, "dLpCur" | "dEntropy
  *
  * @param config The model config.
  * @param policy Trainable parameters.
- * @param reference Frozen reference parameters for the KL term, or null (KL off).
+ * @param reference Frozen reference parameters for the KL term, or null (KL off unless
+ *   `options.referenceLogprobs` gives the values).
  * @param samples The batch.
  * @param options Loss settings.
  * @returns Loss, statistics and gradients.
@@ -57,19 +67,26 @@ export function grpoGradients(
   policy: Params,
   reference: Params | null,
   samples: readonly GrpoSample[],
-  options: GrpoLossOptions = {},
+  options: GrpoStepOptions = {},
 ): GrpoGradients {
+  const { referenceLogprobs, ...lossOptions } = options;
+  if (referenceLogprobs !== undefined && referenceLogprobs.length !== samples.length) {
+    throw new RangeError(
+      `Invalid referenceLogprobs: ${referenceLogprobs.length} entries, expected ${samples.length} (one per sample)`,
+    );
+  }
   const cur = samples.map((s) => policyForward(config, policy, s));
-  const ref = reference === null ? null : samples.map((s) => policyForward(config, reference, s));
+  const ref = referenceLogprobs ??
+    (reference === null ? null : samples.map((s) => policyForward(config, reference, s).logprobs));
   const loss = grpoLoss(
     samples.map((s, i) => ({
       lpCur: cur[i].logprobs,
       lpOld: s.behaviourLogprobs,
-      lpRef: ref === null ? null : ref[i].logprobs,
+      lpRef: ref === null ? null : ref[i],
       entropy: cur[i].entropy,
       advantage: s.advantage,
     })),
-    reference === null ? { ...options, klCoef: 0 } : options,
+    ref === null ? { ...lossOptions, klCoef: 0 } : lossOptions,
   );
   const grads = zeroParams(config);
   samples.forEach((s, i) => {

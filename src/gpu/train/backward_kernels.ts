@@ -1,0 +1,477 @@
+/**
+ * The WebGPU training kernels (f32): the backward of every op of the forward — matmul (input,
+ * weight and bias gradients), RMSNorm, RoPE, causal GQA attention, SwiGLU, embedding,
+ * log-softmax/entropy of the completion logits — plus AdamW with the clipping norm. Each kernel
+ * family lives in its own `shaders/*_backward.wgsl` (AdamW in `shaders/adamw.wgsl`); this file
+ * compiles them once and binds dispatches whose grid follows the WGSL headers. Every kernel is
+ * checked against the float64 CPU reference of `src/train/_cpu_ops.ts` in
+ * `tests/gpu/train/backward_kernels_test.ts`.
+ *
+ * Dimension legend: T positions, C hidden, V vocab, NH/NKV heads, HS head size, FF MLP width.
+ *
+ * @module
+ */
+
+import matmulCode from "../../../shaders/matmul_backward.wgsl" with { type: "text" };
+import rmsnormCode from "../../../shaders/rmsnorm_backward.wgsl" with { type: "text" };
+import ropeCode from "../../../shaders/rope_backward.wgsl" with { type: "text" };
+import attentionCode from "../../../shaders/attention_backward.wgsl" with { type: "text" };
+import swigluCode from "../../../shaders/swiglu_backward.wgsl" with { type: "text" };
+import embeddingCode from "../../../shaders/embedding_backward.wgsl" with { type: "text" };
+import logprobCode from "../../../shaders/logprob_backward.wgsl" with { type: "text" };
+import adamwCode from "../../../shaders/adamw.wgsl" with { type: "text" };
+import type { Dispatch, GpuContext } from "../context.ts";
+import { bindKernel, type CompiledKernel, compileKernel } from "./_kernel.ts";
+
+/** GEMM tile edge (threads per workgroup = TILE²). */
+export const GEMM_TILE = 16;
+/** Threads per row-reduction workgroup (RMSNorm, log-softmax, AdamW); a power of two. */
+export const ROW_WG = 256;
+/** Threads per workgroup of the attention, RoPE and embedding kernels; a power of two. */
+export const SMALL_WG = 64;
+/** Elements each AdamW norm thread sums before the tree. */
+export const SUMSQ_PER_THREAD = 16;
+/** Gradient elements per norm partial. */
+export const SUMSQ_CHUNK: number = ROW_WG * SUMSQ_PER_THREAD;
+
+const ceilDiv = (a: number, b: number) => Math.ceil(a / b);
+
+/**
+ * Compiled training kernels of one device; `bind*` methods make dispatches over caller-owned
+ * buffers (borrowed: the caller keeps them alive while the dispatch is used).
+ *
+ * @example
+ * ```ts ignore
+ * const k = await BackwardKernels.create(ctx);
+ * encodeDispatch(pass, k.bindGemm(...), 0);
+ * ```
+ */
+export class BackwardKernels {
+  readonly #ctx: GpuContext;
+  readonly #k: Record<string, CompiledKernel>;
+
+  private constructor(ctx: GpuContext, kernels: Record<string, CompiledKernel>) {
+    this.#ctx = ctx;
+    this.#k = kernels;
+  }
+
+  /**
+   * Compiles every training kernel.
+   *
+   * @param ctx The device context.
+   * @returns The kernels.
+   * @throws {GpuError} code "shader" when a kernel does not compile.
+   */
+  static async create(ctx: GpuContext): Promise<BackwardKernels> {
+    const rw = "read_write" as const, r = "read" as const, u = "uniform" as const;
+    const entries: [
+      string,
+      string,
+      Record<string, number>,
+      ("uniform" | "read" | "read_write")[],
+    ][] = [
+      [matmulCode, "matmul_backward_gemm", { TILE: GEMM_TILE }, [u, r, r, rw]],
+      [matmulCode, "matmul_backward_bias", { TILE: GEMM_TILE }, [u, r, r, rw]],
+      [rmsnormCode, "rmsnorm_backward_rows", { WG: ROW_WG }, [u, r, r, r, rw, rw, rw]],
+      [rmsnormCode, "rmsnorm_backward_weight", { WG: ROW_WG }, [u, r, r, r, rw, rw, rw]],
+      [ropeCode, "rope_backward", { WG: SMALL_WG }, [u, r, r, rw]],
+      [attentionCode, "attention_backward_scores", { WG: SMALL_WG }, [
+        u,
+        r,
+        r,
+        r,
+        r,
+        rw,
+        rw,
+        rw,
+        rw,
+        rw,
+      ]],
+      [attentionCode, "attention_backward_dq", { WG: SMALL_WG }, [
+        u,
+        r,
+        r,
+        r,
+        r,
+        rw,
+        rw,
+        rw,
+        rw,
+        rw,
+      ]],
+      [attentionCode, "attention_backward_dkv", { WG: SMALL_WG }, [
+        u,
+        r,
+        r,
+        r,
+        r,
+        rw,
+        rw,
+        rw,
+        rw,
+        rw,
+      ]],
+      [swigluCode, "swiglu_backward", { WG: ROW_WG }, [u, r, r, r, rw, rw]],
+      [embeddingCode, "embedding_backward", { WG: SMALL_WG }, [u, r, r, r, r, rw]],
+      [logprobCode, "logprob_backward_rows", { WG: ROW_WG }, [u, r, r, r, r, rw, rw]],
+      [adamwCode, "adamw_step", { WG: ROW_WG, PER_THREAD: SUMSQ_PER_THREAD }, [
+        u,
+        rw,
+        r,
+        rw,
+        rw,
+        rw,
+      ]],
+      [adamwCode, "adamw_sumsq", { WG: ROW_WG, PER_THREAD: SUMSQ_PER_THREAD }, [
+        u,
+        rw,
+        r,
+        rw,
+        rw,
+        rw,
+      ]],
+    ];
+    const kernels: Record<string, CompiledKernel> = {};
+    for (const [code, entry, constants, bindings] of entries) {
+      kernels[entry] = await compileKernel(ctx, code, entry, constants, bindings);
+    }
+    return new BackwardKernels(ctx, kernels);
+  }
+
+  /**
+   * c[M, N] = beta·c + Σ_k a(m, k)·b(k, n) with strided a and b (see matmul_backward.wgsl).
+   * For y = x·wᵀ (x [T, IC], w [OC, IC], dy [T, OC]): dx = gemm(M=T, N=IC, K=OC, a=dy (OC, 1),
+   * b=w (IC, 1)); dw += gemm(M=OC, N=IC, K=T, a=dy (1, OC), b=x (IC, 1), beta 1).
+   */
+  bindGemm(
+    a: GPUBuffer,
+    b: GPUBuffer,
+    c: GPUBuffer,
+    dims: { M: number; N: number; K: number; beta: 0 | 1 },
+    aStrides: [number, number],
+    bStrides: [number, number],
+  ): Dispatch {
+    const { M, N, K, beta } = dims;
+    return bindKernel(
+      this.#ctx,
+      this.#k.matmul_backward_gemm,
+      [
+        { u32: M },
+        { u32: N },
+        { u32: K },
+        { f32: beta },
+        { u32: aStrides[0] },
+        { u32: aStrides[1] },
+        { u32: bStrides[0] },
+        { u32: bStrides[1] },
+      ],
+      [a, b, c],
+      [ceilDiv(N, GEMM_TILE), ceilDiv(M, GEMM_TILE), 1],
+    );
+  }
+
+  /** db[OC] += Σ_t dy[t, OC] over T rows (`dummy` fills the unused binding). */
+  bindBiasGrad(dy: GPUBuffer, db: GPUBuffer, T: number, OC: number, dummy: GPUBuffer): Dispatch {
+    return bindKernel(
+      this.#ctx,
+      this.#k.matmul_backward_bias,
+      [
+        { u32: T },
+        { u32: OC },
+        { u32: 0 },
+        { f32: 1 },
+        { u32: 0 },
+        { u32: 0 },
+        { u32: 0 },
+        { u32: 0 },
+      ],
+      [dy, dummy, db],
+      [ceilDiv(OC, GEMM_TILE * GEMM_TILE), 1, 1],
+    );
+  }
+
+  /**
+   * RMSNorm backward over `rows` rows of width D: [rows pass, weight pass] (encode both, in
+   * order). dx is set, or added to with `accumulate` (the residual stream's gradient).
+   */
+  bindRmsnormBackward(
+    dy: GPUBuffer,
+    x: GPUBuffer,
+    w: GPUBuffer,
+    dx: GPUBuffer,
+    rstd: GPUBuffer,
+    dw: GPUBuffer,
+    dims: { rows: number; D: number; eps: number; accumulate: boolean },
+  ): [Dispatch, Dispatch] {
+    const fields = [
+      { u32: dims.rows },
+      { u32: dims.D },
+      { f32: dims.eps },
+      { u32: dims.accumulate ? 1 : 0 },
+    ];
+    const bufs = [dy, x, w, dx, rstd, dw];
+    return [
+      bindKernel(this.#ctx, this.#k.rmsnorm_backward_rows, fields, bufs, [dims.rows, 1, 1]),
+      bindKernel(this.#ctx, this.#k.rmsnorm_backward_weight, fields, bufs, [
+        ceilDiv(dims.D, ROW_WG),
+        1,
+        1,
+      ]),
+    ];
+  }
+
+  /** Inverse RoPE rotation of g [T, heads, HS] in place, with the forward's cos/sin tables. */
+  bindRopeBackward(
+    cos: GPUBuffer,
+    sin: GPUBuffer,
+    g: GPUBuffer,
+    dims: { T: number; heads: number; HS: number },
+  ): Dispatch {
+    return bindKernel(
+      this.#ctx,
+      this.#k.rope_backward,
+      [
+        { u32: dims.T },
+        { u32: dims.heads },
+        { u32: dims.HS },
+        { u32: 0 },
+      ],
+      [cos, sin, g],
+      [ceilDiv(dims.T * dims.heads * dims.HS / 2, SMALL_WG), 1, 1],
+    );
+  }
+
+  /** Attention backward: [scores, dq, dkv] passes, encoded in that order. */
+  bindAttentionBackward(
+    bufs: {
+      q: GPUBuffer;
+      k: GPUBuffer;
+      v: GPUBuffer;
+      dout: GPUBuffer;
+      probs: GPUBuffer;
+      dscores: GPUBuffer;
+      dq: GPUBuffer;
+      dk: GPUBuffer;
+      dv: GPUBuffer;
+    },
+    dims: { T: number; NH: number; NKV: number; HS: number },
+  ): [Dispatch, Dispatch, Dispatch] {
+    const { T, NH, NKV, HS } = dims;
+    const fields = [
+      { u32: T },
+      { u32: NH },
+      { u32: NKV },
+      { u32: HS },
+      { f32: 1 / Math.sqrt(HS) },
+      { u32: 0 },
+      { u32: 0 },
+      { u32: 0 },
+    ];
+    const b = [
+      bufs.q,
+      bufs.k,
+      bufs.v,
+      bufs.dout,
+      bufs.probs,
+      bufs.dscores,
+      bufs.dq,
+      bufs.dk,
+      bufs.dv,
+    ];
+    return [
+      bindKernel(this.#ctx, this.#k.attention_backward_scores, fields, b, [T, NH, 1]),
+      bindKernel(this.#ctx, this.#k.attention_backward_dq, fields, b, [
+        ceilDiv(HS, SMALL_WG),
+        T,
+        NH,
+      ]),
+      bindKernel(this.#ctx, this.#k.attention_backward_dkv, fields, b, [
+        ceilDiv(HS, SMALL_WG),
+        T,
+        NKV,
+      ]),
+    ];
+  }
+
+  /** dgate, dup of h = silu(gate)·up over n elements. */
+  bindSwigluBackward(
+    dh: GPUBuffer,
+    gate: GPUBuffer,
+    up: GPUBuffer,
+    dgate: GPUBuffer,
+    dup: GPUBuffer,
+    n: number,
+  ): Dispatch {
+    return bindKernel(
+      this.#ctx,
+      this.#k.swiglu_backward,
+      [
+        { u32: n },
+        { u32: 0 },
+        { u32: 0 },
+        { u32: 0 },
+      ],
+      [dh, gate, up, dgate, dup],
+      [ceilDiv(n, ROW_WG), 1, 1],
+    );
+  }
+
+  /**
+   * dE[token rows] += the positions' dx, from the CSR grouping of {@link groupTokens}
+   * (rows/starts/positions uploaded as u32).
+   */
+  bindEmbeddingBackward(
+    dx: GPUBuffer,
+    rows: GPUBuffer,
+    starts: GPUBuffer,
+    positions: GPUBuffer,
+    dEmbed: GPUBuffer,
+    dims: { C: number; U: number },
+  ): Dispatch {
+    return bindKernel(
+      this.#ctx,
+      this.#k.embedding_backward,
+      [
+        { u32: dims.C },
+        { u32: dims.U },
+        { u32: 0 },
+        { u32: 0 },
+      ],
+      [dx, rows, starts, positions, dEmbed],
+      [ceilDiv(dims.C, SMALL_WG), dims.U, 1],
+    );
+  }
+
+  /** Per row of logits: stats (lp, H) and dz from ∂L/∂lp, ∂L/∂H. */
+  bindLogprobBackward(
+    z: GPUBuffer,
+    targets: GPUBuffer,
+    dlp: GPUBuffer,
+    dh: GPUBuffer,
+    dz: GPUBuffer,
+    stats: GPUBuffer,
+    dims: { rows: number; V: number },
+  ): Dispatch {
+    return bindKernel(
+      this.#ctx,
+      this.#k.logprob_backward_rows,
+      [
+        { u32: dims.rows },
+        { u32: dims.V },
+        { u32: 0 },
+        { u32: 0 },
+      ],
+      [z, targets, dlp, dh, dz, stats],
+      [dims.rows, 1, 1],
+    );
+  }
+
+  /** Partial sums of squares of `grad` (n values) into `partials` (ceil(n / SUMSQ_CHUNK)). */
+  bindSumSquares(grad: GPUBuffer, partials: GPUBuffer, n: number, dummy: GPUBuffer): Dispatch {
+    return bindKernel(
+      this.#ctx,
+      this.#k.adamw_sumsq,
+      adamwFields(n, 0, 0.9, 0.95, 1e-8, 0, 1, 1, 1),
+      [
+        dummy,
+        grad,
+        dummy,
+        dummy,
+        partials,
+      ],
+      [ceilDiv(n, SUMSQ_CHUNK), 1, 1],
+    );
+  }
+
+  /**
+   * One AdamW step of a tensor of n values (torch's rule; `clip` scales the gradient, the
+   * clip-norm coefficient). `partials` is unused by the step but belongs to the layout.
+   */
+  bindAdamW(
+    bufs: { param: GPUBuffer; grad: GPUBuffer; m: GPUBuffer; v: GPUBuffer; partials: GPUBuffer },
+    n: number,
+    h: {
+      lr: number;
+      beta1: number;
+      beta2: number;
+      eps: number;
+      weightDecay: number;
+      step: number;
+      clip: number;
+    },
+  ): Dispatch {
+    const bc1 = 1 - h.beta1 ** h.step;
+    const bc2Sqrt = Math.sqrt(1 - h.beta2 ** h.step);
+    return bindKernel(
+      this.#ctx,
+      this.#k.adamw_step,
+      adamwFields(n, h.lr, h.beta1, h.beta2, h.eps, h.weightDecay, bc1, bc2Sqrt, h.clip),
+      [bufs.param, bufs.grad, bufs.m, bufs.v, bufs.partials],
+      [ceilDiv(n, ROW_WG), 1, 1],
+    );
+  }
+}
+
+function adamwFields(
+  n: number,
+  lr: number,
+  beta1: number,
+  beta2: number,
+  eps: number,
+  weightDecay: number,
+  bc1: number,
+  bc2Sqrt: number,
+  clip: number,
+) {
+  return [
+    { u32: n },
+    { f32: lr },
+    { f32: beta1 },
+    { f32: beta2 },
+    { f32: eps },
+    { f32: weightDecay },
+    { f32: bc1 },
+    { f32: bc2Sqrt },
+    { f32: clip },
+    { u32: 0 },
+    { u32: 0 },
+    { u32: 0 },
+  ];
+}
+
+/**
+ * Groups a sequence's positions by token for the embedding backward: distinct tokens (`rows`),
+ * CSR `starts` and the ascending `positions` of each.
+ *
+ * @param tokens Token ids (T).
+ * @returns The grouping as u32 arrays.
+ *
+ * @example
+ * ```ts
+ * import { groupTokens } from "./backward_kernels.ts";
+ * const g = groupTokens([5, 2, 5]);
+ * if (g.rows.join() !== "2,5" || g.starts.join() !== "0,1,3" || g.positions.join() !== "1,0,2") {
+ *   throw new Error();
+ * }
+ * ```
+ */
+export function groupTokens(
+  tokens: readonly number[],
+): { rows: Uint32Array; starts: Uint32Array; positions: Uint32Array } {
+  const byToken = new Map<number, number[]>();
+  tokens.forEach((id, t) => {
+    const list = byToken.get(id);
+    if (list === undefined) byToken.set(id, [t]);
+    else list.push(t);
+  });
+  const rows = Uint32Array.from([...byToken.keys()].sort((a, b) => a - b));
+  const starts = new Uint32Array(rows.length + 1);
+  const positions = new Uint32Array(tokens.length);
+  let k = 0;
+  rows.forEach((id, u) => {
+    starts[u] = k;
+    for (const t of byToken.get(id)!) positions[k++] = t;
+  });
+  starts[rows.length] = k;
+  return { rows, starts, positions };
+}
