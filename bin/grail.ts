@@ -8,6 +8,8 @@
 import { main as chain } from "../src/cli/chain.ts";
 import { main as demo } from "../src/cli/demo.ts";
 import { main as devnet } from "../src/cli/devnet.ts";
+import { main as mine } from "../src/cli/mine.ts";
+import { main as validate } from "../src/cli/validate.ts";
 import { main as verify } from "../src/cli/verify.ts";
 
 type Subcommand = { main: (args: string[]) => Promise<number>; summary: string };
@@ -23,6 +25,8 @@ const SUBCOMMANDS: Record<string, Subcommand> = {
     main: devnet,
     summary: "run a local network: chain, buckets, beacon, miners, validator",
   },
+  mine: { main: mine, summary: "run the miner against a subnet (wallet, R2 bucket, .env)" },
+  validate: { main: validate, summary: "run the validator: verify miners' windows, set weights" },
   verify: { main: verify, summary: "verify a window file's rollouts against a checkpoint" },
 };
 

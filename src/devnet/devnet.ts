@@ -378,6 +378,10 @@ export async function runDevnet(options: DevnetOptions): Promise<DevnetResult> {
         u16: u16.weights[u16.uids.indexOf(uid)] ?? 0,
       }));
     }
+    const lastRestart = restarts[restarts.length - 1];
+    if (lastRestart !== undefined && lastRestart.resumedWith === null) {
+      lastRestart.resumedWith = r.target;
+    }
     if (windows.length >= options.windows) {
       stop.abort();
       return;
@@ -386,6 +390,8 @@ export async function runDevnet(options: DevnetOptions): Promise<DevnetResult> {
       options.restartValidatorAfter !== undefined &&
       windows.length === options.restartValidatorAfter
     ) {
+      // Hold the clock while the validator is down, so the restart costs no chain time.
+      const hold = clock.enter();
       validatorStop.abort();
       restartPending = (async () => {
         await validatorRun;
@@ -400,9 +406,7 @@ export async function runDevnet(options: DevnetOptions): Promise<DevnetResult> {
         validatorStop = new AbortController();
         stop.signal.addEventListener("abort", () => validatorStop.abort(), { once: true });
         validatorRun = runValidator(v2, validatorStop.signal);
-      })();
-    } else if (restarts.length > 0 && restarts[restarts.length - 1].resumedWith === null) {
-      restarts[restarts.length - 1].resumedWith = r.target;
+      })().finally(hold);
     }
   }
 
