@@ -38,6 +38,16 @@ export interface TrainSequence {
   promptLength: number;
 }
 
+/** Numerical choices of the training forward. */
+export interface TrainForwardOptions {
+  /**
+   * Precision of the RoPE inverse frequencies (default "bfloat16": what a bf16 checkpoint's
+   * inference holds, so the trainer's log-probs match the miners'; "float32" is transformers'
+   * value for a model loaded in float32, as the PyTorch gradient check does).
+   */
+  ropeRoundTo?: "bfloat16" | "float32";
+}
+
 /** Per-completion-token outputs of the policy forward. */
 export interface CompletionStats {
   /** log p(tokens[P+j] | tokens[..P+j)) for j < n. */
@@ -97,13 +107,17 @@ function checkSequence(config: ModelConfig, seq: TrainSequence): void {
   }
 }
 
-function forwardActs(config: ModelConfig, params: Params, tokens: readonly number[]): Acts {
+function forwardActs(
+  config: ModelConfig,
+  params: Params,
+  tokens: readonly number[],
+  invFreq: Float32Array,
+): Acts {
   const { hiddenSize: C, intermediateSize: FF, numHeads: NH, numKvHeads: NKV, headDim: HS } =
     config;
   const eps = config.rmsNormEps;
   const T = tokens.length;
   const QD = NH * HS, KVD = NKV * HS;
-  const invFreq = ropeInverseFrequencies(config);
   const embed = param(params, "model.embed_tokens.weight").data;
   let x = new Float64Array(T * C);
   for (let t = 0; t < T; t++) x.set(embed.subarray(tokens[t] * C, (tokens[t] + 1) * C), t * C);
@@ -223,6 +237,7 @@ function logSoftmax(logp: Float64Array, logits: Float64Array): number {
  * @param config The model config.
  * @param params Its parameters.
  * @param seq Tokens and prompt length.
+ * @param options Numerical choices.
  * @returns Per completion token: log-prob and entropy (float64).
  * @throws {RangeError} For a bad token or prompt length, or missing parameters.
  *
@@ -243,9 +258,11 @@ export function policyForward(
   config: ModelConfig,
   params: Params,
   seq: TrainSequence,
+  options: TrainForwardOptions = {},
 ): CompletionStats {
   checkSequence(config, seq);
-  const acts = forwardActs(config, params, seq.tokens);
+  const invFreq = ropeInverseFrequencies(config, { roundTo: options.ropeRoundTo });
+  const acts = forwardActs(config, params, seq.tokens, invFreq);
   return completionStats(config, params, seq, acts.xnF, null, null, null);
 }
 
@@ -310,6 +327,7 @@ function completionStats(
  * @param dLp ∂L/∂logprob per completion token (n).
  * @param dH ∂L/∂entropy per completion token (n).
  * @param grads Gradient store shaped like `params` (see `zeroParams`); accumulated into.
+ * @param options Numerical choices (as the forward's).
  * @returns The completion statistics of the recomputed forward.
  * @throws {RangeError} For bad sequences or gradient lengths.
  *
@@ -334,6 +352,7 @@ export function policyBackward(
   dLp: ArrayLike<number>,
   dH: ArrayLike<number>,
   grads: Params,
+  options: TrainForwardOptions = {},
 ): CompletionStats {
   checkSequence(config, seq);
   const T = seq.tokens.length;
@@ -346,8 +365,8 @@ export function policyBackward(
   const { hiddenSize: C, intermediateSize: FF, numHeads: NH, numKvHeads: NKV, headDim: HS } =
     config;
   const QD = NH * HS, KVD = NKV * HS;
-  const invFreq = ropeInverseFrequencies(config);
-  const acts = forwardActs(config, params, seq.tokens);
+  const invFreq = ropeInverseFrequencies(config, { roundTo: options.ropeRoundTo });
+  const acts = forwardActs(config, params, seq.tokens, invFreq);
   const g = (name: string) => param(grads, name).data;
   const dxn = new Float64Array(T * C);
   const stats = completionStats(config, params, seq, acts.xnF, dLp, dH, {

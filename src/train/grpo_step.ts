@@ -6,7 +6,12 @@
  */
 
 import type { ModelConfig } from "../model/config.ts";
-import { policyBackward, policyForward, type TrainSequence } from "./cpu_backward.ts";
+import {
+  policyBackward,
+  policyForward,
+  type TrainForwardOptions,
+  type TrainSequence,
+} from "./cpu_backward.ts";
 import { grpoLoss, type GrpoLossOptions, type GrpoLossResult } from "./grpo_loss.ts";
 import { type Params, zeroParams } from "./params.ts";
 
@@ -19,7 +24,7 @@ export interface GrpoSample extends TrainSequence {
 }
 
 /** Options of {@link grpoGradients}. */
-export interface GrpoStepOptions extends GrpoLossOptions {
+export interface GrpoStepOptions extends GrpoLossOptions, TrainForwardOptions {
   /**
    * Reference log-probs per sample, already computed (e.g. by the frozen model on another
    * device, or fixed test inputs); used instead of running `reference`.
@@ -69,15 +74,18 @@ export function grpoGradients(
   samples: readonly GrpoSample[],
   options: GrpoStepOptions = {},
 ): GrpoGradients {
-  const { referenceLogprobs, ...lossOptions } = options;
+  const { referenceLogprobs, ropeRoundTo, ...lossOptions } = options;
+  const fwd: TrainForwardOptions = { ropeRoundTo };
   if (referenceLogprobs !== undefined && referenceLogprobs.length !== samples.length) {
     throw new RangeError(
       `Invalid referenceLogprobs: ${referenceLogprobs.length} entries, expected ${samples.length} (one per sample)`,
     );
   }
-  const cur = samples.map((s) => policyForward(config, policy, s));
+  const cur = samples.map((s) => policyForward(config, policy, s, fwd));
   const ref = referenceLogprobs ??
-    (reference === null ? null : samples.map((s) => policyForward(config, reference, s).logprobs));
+    (reference === null
+      ? null
+      : samples.map((s) => policyForward(config, reference, s, fwd).logprobs));
   const loss = grpoLoss(
     samples.map((s, i) => ({
       lpCur: cur[i].logprobs,
@@ -90,7 +98,7 @@ export function grpoGradients(
   );
   const grads = zeroParams(config);
   samples.forEach((s, i) => {
-    policyBackward(config, policy, s, loss.dLpCur[i], loss.dEntropy[i], grads);
+    policyBackward(config, policy, s, loss.dLpCur[i], loss.dEntropy[i], grads, fwd);
   });
   const { dLpCur: _d, dEntropy: _h, ...stats } = loss;
   return { ...stats, grads, logprobs: cur.map((c) => c.logprobs) };
