@@ -268,7 +268,7 @@ export async function validateMinerFile(
     guard(s, config, () => {
       preChecks(s, config, seenNonces, expectedBeacon);
       if (!s.stopped) schemaAndTokens(s, config);
-      if (!s.stopped && full) promptCheck(s, config);
+      if (!s.stopped && full) attempt(s, "env_prompt_valid", true, () => promptCheck(s, config));
     });
     if (stopEarly && s.verdict.hardFailure) break;
   }
@@ -350,7 +350,10 @@ function record(s: RowState, check: string, ok: boolean, hard: boolean, reason?:
   return ok;
 }
 
-/** A check that throws fails (hard); compat keeps the reference's skip of unexpected errors. */
+/**
+ * An error in the row loop outside any check: compat keeps the reference's skip ("processing
+ * error", no penalty, spec §5.10); strict fails the row.
+ */
 function guard(s: RowState, config: MinerValidationConfig, fn: () => void): void {
   try {
     fn();
@@ -440,7 +443,7 @@ function schemaAndTokens(s: RowState, config: MinerValidationConfig): void {
   record(s, "tokens_valid", t.ok, true, t.ok ? undefined : `${t.reason} at ${t.index ?? "-"}`);
 }
 
-function promptCheck(s: RowState, config: MinerValidationConfig): void {
+function promptCheck(s: RowState, config: MinerValidationConfig): boolean {
   const c = s.row.commit;
   const seed = deriveEnvSeed(
     config.minerHotkey,
@@ -453,7 +456,7 @@ function promptCheck(s: RowState, config: MinerValidationConfig): void {
   const ok = pl === canonical.length &&
     pl + c.rollout.completion_length === c.tokens.length &&
     canonical.every((t, i) => c.tokens[i] === t);
-  record(
+  return record(
     s,
     "env_prompt_valid",
     ok,
@@ -499,21 +502,29 @@ function modelChecks(s: RowState, config: MinerValidationConfig, full: boolean):
   const c = s.row.commit;
   const r = c.rollout;
   const fwd = s.forward;
-  if (!proofCheck(s, config)) return;
+  if (!attempt(s, "proof_valid", true, () => proofCheck(s, config))) return;
   if (full) {
     const task = config.task!;
     const tok = config.tokenizer!;
-    const term = checkTermination({
-      completionLength: r.completion_length,
-      lastToken: c.tokens[c.tokens.length - 1],
-      eosTokenId: tok.eosTokenId,
-      eosProbability: () => fwd.eosProbs?.[0] ?? NaN,
-      maxTokens: task.generation.maxNewTokens,
+    const termOk = attempt(s, "termination_valid", true, () => {
+      const term = checkTermination({
+        completionLength: r.completion_length,
+        lastToken: c.tokens[c.tokens.length - 1],
+        eosTokenId: tok.eosTokenId,
+        eosProbability: () => fwd.eosProbs?.[0] ?? NaN,
+        maxTokens: task.generation.maxNewTokens,
+      });
+      return record(s, "termination_valid", term.ok, true, term.ok ? undefined : term.reason);
     });
-    if (!record(s, "termination_valid", term.ok, true, term.ok ? undefined : term.reason)) return;
-    const completion = c.tokens.slice(r.prompt_length, r.prompt_length + r.completion_length);
-    const env = evaluateCompletion(task, s.seed!, completion, tok);
-    record(s, "env_eval_valid", true, true);
+    if (!termOk) return;
+    // Spec §5.6 #6: the environment check passes unless evaluating the completion throws.
+    let env: { reward: number; success: boolean } | undefined;
+    const envOk = attempt(s, "env_eval_valid", true, () => {
+      const completion = c.tokens.slice(r.prompt_length, r.prompt_length + r.completion_length);
+      env = evaluateCompletion(task, s.seed!, completion, tok);
+      return record(s, "env_eval_valid", true, true);
+    });
+    if (!envOk || env === undefined) return;
     const rewardOk = checkReward(r.total_reward, env.reward);
     record(
       s,
@@ -523,8 +534,22 @@ function modelChecks(s: RowState, config: MinerValidationConfig, full: boolean):
       rewardOk ? undefined : `claimed ${r.total_reward}, env ${env.reward}`,
     );
   }
-  if (!logprobCheck(s, config)) return;
-  if (full) distributionCheck(s, config);
+  if (!attempt(s, "logprobs_valid", true, () => logprobCheck(s, config))) return;
+  if (full) attempt(s, "token_distribution_valid", false, () => distributionCheck(s, config));
+}
+
+/**
+ * Runs one check; a check that throws fails (spec §5.6: "a validator that throws ⇒ treated as a
+ * hard failure of that check"), unlike an error in the row loop itself (see `guard`).
+ */
+function attempt(s: RowState, check: string, hard: boolean, fn: () => boolean | void): boolean {
+  try {
+    const ok = fn();
+    return ok !== false && s.verdict.checks[check] !== false;
+  } catch (e) {
+    const why = (e instanceof Error ? e.message : String(e)).slice(0, 200);
+    return record(s, check, false, hard, `threw: ${why}`);
+  }
 }
 
 function proofCheck(s: RowState, config: MinerValidationConfig): boolean {
@@ -632,7 +657,7 @@ function logprobCheck(s: RowState, config: MinerValidationConfig): boolean {
   );
 }
 
-function distributionCheck(s: RowState, config: MinerValidationConfig): void {
+function distributionCheck(s: RowState, config: MinerValidationConfig): boolean {
   const c = s.row.commit;
   const r = c.rollout;
   const g = config.task!.generation;
@@ -663,7 +688,7 @@ function distributionCheck(s: RowState, config: MinerValidationConfig): void {
   const why = d.ok
     ? undefined
     : Object.entries(d.reasons).filter(([, v]) => v).map(([k]) => k).join(",");
-  record(s, "token_distribution_valid", d.ok, false, why);
+  return record(s, "token_distribution_valid", d.ok, false, why);
 }
 
 function toCheckedRow(s: RowState, full: boolean): CheckedRow {

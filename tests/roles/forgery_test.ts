@@ -308,3 +308,20 @@ Deno.test("forgery: copied rollouts with equal upload times gate both miners in 
   strictEqual(outcome.strict, 2);
   strictEqual(outcome.compat, 0);
 });
+
+Deno.test("forgery: sketches beyond q are rejected in both of our modes", async () => {
+  // The reference computes min(d, q − d) on unbounded ints: any sketch ≥ s_v + q gives a
+  // negative distance and passes v5's check. Ours refuses values outside [0, q).
+  const rows = copyRows(await honestGroup("alice"));
+  for (const r of rows) {
+    r.commit.commitments = r.commit.commitments.map(() => ({ sketch: 2 ** 40 }));
+    resign(r, alice.keypair);
+  }
+  for (const mode of ["strict", "compat"] as const) {
+    strictEqual(
+      (await validate(rows, alice.hotkey, mode)).metrics.failure_reason,
+      "hard:proof_valid",
+      mode,
+    );
+  }
+});

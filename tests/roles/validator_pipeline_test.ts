@@ -207,3 +207,20 @@ Deno.test("validateMinerFile() fails a checkpoint window other than the validato
   for (const r of rows) r.checkpoint_window = WINDOW.checkpointWindow - 30;
   assert(rejected(await validate(rows, alice.hotkey, "compat")));
 });
+
+Deno.test("validateMinerFile() fails a check that throws as that check, not as a skipped row", async () => {
+  const config = await baseConfig();
+  const result = await validateMinerFile(await honestGroup("alice"), {
+    wallet: alice.hotkey,
+    windowStart: WINDOW.windowStart,
+  }, {
+    ...config,
+    // gsm8k is registered upstream but not implemented here: building its prompt throws.
+    task: { ...TASK, envId: "gsm8k" },
+    mode: "compat",
+    selection: "all",
+  });
+  deepStrictEqual(result.rollouts[0].failed, ["env_prompt_valid"]);
+  assert(result.rollouts[0].reasons.env_prompt_valid.startsWith("threw:"));
+  strictEqual(result.metrics.failure_reason, "hard:env_prompt_valid");
+});
