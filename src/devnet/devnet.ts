@@ -316,6 +316,9 @@ export async function runDevnet(options: DevnetOptions): Promise<DevnetResult> {
       state: new StateFile<MinerState>(join(roleDir, "state.json"), "miner"),
       samplingSeed: p.uid,
       maxGroupsPerWindow: options.groupsPerWindow ?? 1,
+      // Mining starts at window 30 (checkpoint 0 is READY before it); the validator needs
+      // windows 30 … 30·N, so later windows would be wasted work.
+      stopAfterWindow: 30 * options.windows,
       transform: cheat === null
         ? undefined
         : cheatTransform(cheat, participants.find((q) => q.kind === "honest")?.hotkey),

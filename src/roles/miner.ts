@@ -117,6 +117,8 @@ export interface MinerOptions {
   safetyBlocks?: number;
   /** Most groups per window (default unlimited: the time budget decides). */
   maxGroupsPerWindow?: number;
+  /** Stop the loop once this window is finished (the devnet's last window); default never. */
+  stopAfterWindow?: number;
   /** Devnet hook: rewrites the rows before upload (the configurable cheater). */
   transform?: (rollouts: Rollout[], ctx: MinerTransformContext) => Promise<Rollout[]>;
   /** Called after each window. */
@@ -357,8 +359,10 @@ export class Miner {
       try {
         const head = await this.#head();
         const w = windowStart(head);
-        if (this.#state.lastWindow !== null && w <= this.#state.lastWindow) {
-          o.status?.(`head ${head}: window ${w} done, waiting for ${this.#state.lastWindow + 30}`);
+        const last = this.#state.lastWindow;
+        if (o.stopAfterWindow !== undefined && last !== null && last >= o.stopAfterWindow) break;
+        if (last !== null && w <= last) {
+          o.status?.(`head ${head}: window ${w} done, waiting for ${last + 30}`);
           await o.clock.sleep(o.pollMs ?? 2000, signal);
           continue;
         }
