@@ -1,5 +1,6 @@
 import { ok as assert, strictEqual } from "node:assert/strict";
 import { loadCpuModel } from "../../src/model/cpu_model.ts";
+import { loadModel } from "../../src/model/load.ts";
 import { sketchCoefficients } from "../../src/protocol/coefficients.ts";
 import {
   checkLogprobsStrict,
@@ -117,4 +118,34 @@ Deno.test("checkLogprobsStrict() rejects a NaN log-prob", () => {
 
 Deno.test("checkLogprobsStrict() rejects a list of the wrong length", () => {
   strictEqual(checkLogprobsStrict(Float32Array.of(-1, -2), [0, -1], 1).reason, "shape");
+});
+
+const adapter = await navigator.gpu?.requestAdapter().catch(() => null) ?? null;
+if (adapter === null) {
+  console.log("strict_policy_test: no WebGPU adapter, WebGPU drift test ignored");
+}
+
+Deno.test({
+  name: "checkSketchesStrict() accepts the bf16-CUDA sketches against our WebGPU hidden states",
+  ignore: adapter === null,
+  fn: async () => {
+    for (const { name, golden, coeffs } of cases) {
+      const model = await loadModel(golden.dir, { backend: "webgpu" });
+      try {
+        const fwd = await model.proofForward(golden.seqs.map((s) => s.inputIds));
+        golden.seqs.forEach((s, i) => {
+          const v = checkSketchesStrict(
+            fwd[i].hidden,
+            model.hiddenSize,
+            s.sketchBf16Cuda,
+            coeffs,
+            s.promptLen,
+          );
+          assert(v.ok, `${name} seq${i}: ${JSON.stringify(v)}`);
+        });
+      } finally {
+        model.dispose();
+      }
+    }
+  },
 });
