@@ -6,8 +6,8 @@
 // rows kv_base + 0 ..= pos; q [rows, NH HS] f32 (read); k_cache, v_cache [capacity, NKV HS] f32
 // (read); o [rows, NH HS] f32 (read_write).
 // Bindings: 0 run, 1 params, 2 blocks, 3 q, 4 k_cache, 5 v_cache, 6 o.
-// Dispatch: (n_blocks, NH) workgroups of WG threads. The host prepends HS, QB, KT (keys per tile)
-// and WG (QB divides WG, WG divides QB * KT and QB * HS).
+// Dispatch: (n_blocks, NH) workgroups of WG = QB * HS / 8 threads. The host prepends HS (a multiple
+// of 8), QB, KT (keys per tile) and WG.
 //
 // Determinism: an online softmax over key tiles [t KT, (t + 1) KT) in ascending order, the tile
 // boundaries fixed by absolute key index; within a tile the row sum and the weighted sum of v run
@@ -30,8 +30,9 @@ struct Params {
 }
 
 const NEG: f32 = -3.0e38;
-const TPR: u32 = WG / QB;
-const ACC_N: u32 = HS / TPR;
+// Each thread owns 8 output dims of one row (d = lane + u TPR), held in named registers: an indexed
+// accumulator array can land in (slow) local memory where the driver does not unroll naga's loops.
+const TPR: u32 = HS / 8u;
 
 @group(0) @binding(0) var<uniform> run: Run;
 @group(0) @binding(1) var<uniform> p: Params;
@@ -74,7 +75,14 @@ fn attention_rows(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocatio
 
   let my_row = tid / TPR;
   let lane = tid % TPR;
-  var acc: array<f32, ACC_N>;
+  var acc0 = 0.0;
+  var acc1 = 0.0;
+  var acc2 = 0.0;
+  var acc3 = 0.0;
+  var acc4 = 0.0;
+  var acc5 = 0.0;
+  var acc6 = 0.0;
+  var acc7 = 0.0;
   var m_run = NEG;
   var l_run = 0.0;
   let n_tiles = last_pos / KT + 1u;
@@ -130,13 +138,25 @@ fn attention_rows(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocatio
     }
     workgroupBarrier();
     let a = alpha_s[my_row];
-    for (var u = 0u; u < ACC_N; u++) {
-      let d = lane + u * TPR;
-      var v = acc[u] * a;
-      for (var j = 0u; j < KT; j++) {
-        v = fma(p_s[my_row * KT + j], v_s[j * HS + d], v);
-      }
-      acc[u] = v;
+    acc0 *= a;
+    acc1 *= a;
+    acc2 *= a;
+    acc3 *= a;
+    acc4 *= a;
+    acc5 *= a;
+    acc6 *= a;
+    acc7 *= a;
+    for (var j = 0u; j < KT; j++) {
+      let pj = p_s[my_row * KT + j];
+      let vrow = j * HS + lane;
+      acc0 = fma(pj, v_s[vrow], acc0);
+      acc1 = fma(pj, v_s[vrow + TPR], acc1);
+      acc2 = fma(pj, v_s[vrow + 2u * TPR], acc2);
+      acc3 = fma(pj, v_s[vrow + 3u * TPR], acc3);
+      acc4 = fma(pj, v_s[vrow + 4u * TPR], acc4);
+      acc5 = fma(pj, v_s[vrow + 5u * TPR], acc5);
+      acc6 = fma(pj, v_s[vrow + 6u * TPR], acc6);
+      acc7 = fma(pj, v_s[vrow + 7u * TPR], acc7);
     }
   }
   if (tid < QB) {
@@ -144,11 +164,15 @@ fn attention_rows(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocatio
   }
   workgroupBarrier();
   if (my_row < count) {
-    let out = (first_row + my_row) * q_width + head * HS;
+    let out = (first_row + my_row) * q_width + head * HS + lane;
     let l = l_s[my_row];
-    for (var u = 0u; u < ACC_N; u++) {
-      let d = lane + u * TPR;
-      o[out + d] = acc[u] / l;
-    }
+    o[out] = acc0 / l;
+    o[out + TPR] = acc1 / l;
+    o[out + 2u * TPR] = acc2 / l;
+    o[out + 3u * TPR] = acc3 / l;
+    o[out + 4u * TPR] = acc4 / l;
+    o[out + 5u * TPR] = acc5 / l;
+    o[out + 6u * TPR] = acc6 / l;
+    o[out + 7u * TPR] = acc7 / l;
   }
 }

@@ -4,15 +4,22 @@
 // Hugging Face [out, in] weight), b f32, y [M, ld_y] f32. K must be a multiple of 4 (vec4 loads).
 // Bindings: 0 run (uniform), 1 params (uniform), 2 x (read), 3 w (read), 4 b (read),
 // 5 y (read_write; read only when FLAG_ACCUMULATE, i.e. a residual add).
-// Dispatch: (ceil(N / BM_N), ceil(M / BM_M)) workgroups of THREADS = (BM_M / TM) * (BM_N / TN).
-// The host prepends the tile constants BM_M, BM_N, BK, TM, TN (TM, TN multiples of 4) and the
-// weight element type WT (f32, or f16 with `enable f16`), all chosen once per device.
+// Dispatch: (ceil(N / BM_N), ceil(M / BM_M)) workgroups of THREADS = (BM_M / 8) * (BM_N / 8);
+// each thread owns 8 rows × 8 columns (two vec4 row groups × two vec4 column groups), held in 16
+// named vec4 registers — written out, because naga's loops are not unrolled by every driver and
+// an indexed accumulator array lands in (slow) local memory.
+// The host prepends BM_M, BM_N, BK (multiples of 32, 32 and 4), the weight element type WT, the
+// compute type CT and SPLIT, all chosen once per device:
+//   f32 path: WT = CT = f32, SPLIT = false — the canonical kernel.
+//   f16 path (only with `shader-f16`): WT = CT = f16, SPLIT = true — products and the sum of one
+//   BK-long k tile in f16 (packed half fma), each tile's partial added into an f32 accumulator.
 //
-// Determinism: each output is one thread's sequential fma chain over k = 0, 1, ..., K-1 (tiles in
-// ascending order, ascending inside a tile), so its bits depend only on its own row of x and row of
-// w — not on M, on the tile sizes, or on which other rows share the dispatch. This makes the
-// forward batch-invariant and lets decode (M = batch) reproduce the proof forward bit for bit.
-// Zero-filled tails add fma(0, 0, acc) = acc. No atomics.
+// Determinism: f32 path — each output is one thread's sequential fma chain over k = 0, 1, ..., K-1
+// (tiles in ascending order, ascending inside a tile), so its bits depend only on its own row of x
+// and row of w — not on M, on the tile sizes, or on which other rows share the dispatch. This
+// makes the forward batch-invariant and lets decode (M = batch) reproduce the proof forward bit for
+// bit. f16 path: the same, per k tile, with the tile partials summed in ascending order (its bits
+// depend on BK, fixed per device). Zero-filled tails add fma(0, 0, acc) = acc. No atomics.
 
 struct Run {
   rows: u32,
@@ -42,16 +49,48 @@ const FLAG_ACCUMULATE: u32 = 2u;
 @group(0) @binding(4) var<storage, read> b: array<f32>;
 @group(0) @binding(5) var<storage, read_write> y: array<f32>;
 
-const RM: u32 = TM / 4u;
-const RN: u32 = TN / 4u;
-const THREADS_N: u32 = BM_N / TN;
-const THREADS_M: u32 = BM_M / TM;
+const THREADS_N: u32 = BM_N / 8u;
+const THREADS_M: u32 = BM_M / 8u;
 const THREADS: u32 = THREADS_N * THREADS_M;
 const KQ: u32 = BK / 4u;
 
-// Tiles are stored k-major so that a thread reads its TM rows (TN columns) as vec4s.
-var<workgroup> x_tile: array<vec4<f32>, BK * BM_M / 4u>;
-var<workgroup> w_tile: array<vec4<f32>, BK * BM_N / 4u>;
+// Tiles are stored k-major so that a thread reads its rows (columns) as vec4s.
+var<workgroup> x_tile: array<vec4<CT>, BK * BM_M / 4u>;
+var<workgroup> w_tile: array<vec4<CT>, BK * BM_N / 4u>;
+
+fn load_x(gm: u32, gk: u32, k4: u32) -> vec4<f32> {
+  if (gm < run.rows && gk < k4) {
+    return x[(run.x_row_offset + gm) * k4 + gk];
+  }
+  return vec4<f32>(0.0);
+}
+
+fn load_w(gn: u32, gk: u32, k4: u32) -> vec4<f32> {
+  if (gn < p.n && gk < k4) {
+    return vec4<f32>(w[gn * k4 + gk]);
+  }
+  return vec4<f32>(0.0);
+}
+
+fn store(gm: u32, gn: u32, v: vec4<f32>) {
+  if (gm >= run.rows) {
+    return;
+  }
+  for (var q = 0u; q < 4u; q++) {
+    let n = gn + q;
+    if (n < p.n) {
+      var o = v[q];
+      if ((p.flags & FLAG_BIAS) != 0u) {
+        o = o + b[p.bias_offset + n];
+      }
+      let at = gm * p.ld_y + p.y_col_offset + n;
+      if ((p.flags & FLAG_ACCUMULATE) != 0u) {
+        o = y[at] + o;
+      }
+      y[at] = o;
+    }
+  }
+}
 
 @compute @workgroup_size(THREADS)
 fn matmul_tiled(
@@ -63,89 +102,143 @@ fn matmul_tiled(
   let tn = tid % THREADS_N;
   let tm = tid / THREADS_N;
   let k4 = p.k / 4u;
-  var acc: array<vec4<f32>, TM * RN>;
+  var c0_0 = vec4<CT>(0.0);
+  var c0_1 = vec4<CT>(0.0);
+  var c1_0 = vec4<CT>(0.0);
+  var c1_1 = vec4<CT>(0.0);
+  var c2_0 = vec4<CT>(0.0);
+  var c2_1 = vec4<CT>(0.0);
+  var c3_0 = vec4<CT>(0.0);
+  var c3_1 = vec4<CT>(0.0);
+  var c4_0 = vec4<CT>(0.0);
+  var c4_1 = vec4<CT>(0.0);
+  var c5_0 = vec4<CT>(0.0);
+  var c5_1 = vec4<CT>(0.0);
+  var c6_0 = vec4<CT>(0.0);
+  var c6_1 = vec4<CT>(0.0);
+  var c7_0 = vec4<CT>(0.0);
+  var c7_1 = vec4<CT>(0.0);
+  var s0_0 = vec4<f32>(0.0);
+  var s0_1 = vec4<f32>(0.0);
+  var s1_0 = vec4<f32>(0.0);
+  var s1_1 = vec4<f32>(0.0);
+  var s2_0 = vec4<f32>(0.0);
+  var s2_1 = vec4<f32>(0.0);
+  var s3_0 = vec4<f32>(0.0);
+  var s3_1 = vec4<f32>(0.0);
+  var s4_0 = vec4<f32>(0.0);
+  var s4_1 = vec4<f32>(0.0);
+  var s5_0 = vec4<f32>(0.0);
+  var s5_1 = vec4<f32>(0.0);
+  var s6_0 = vec4<f32>(0.0);
+  var s6_1 = vec4<f32>(0.0);
+  var s7_0 = vec4<f32>(0.0);
+  var s7_1 = vec4<f32>(0.0);
   for (var k0 = 0u; k0 < p.k; k0 += BK) {
     // Each item moves a 4-row by 4-k block, transposed in registers, so stores are vec4 too.
     for (var item = tid; item < (BM_M / 4u) * KQ; item += THREADS) {
       let mq = item / KQ;
       let kq = item % KQ;
       let gk = k0 / 4u + kq;
-      var v: array<vec4<f32>, 4>;
-      for (var e = 0u; e < 4u; e++) {
-        let gm = m0 + mq * 4u + e;
-        if (gm < run.rows && gk < k4) {
-          v[e] = x[(run.x_row_offset + gm) * k4 + gk];
-        } else {
-          v[e] = vec4<f32>(0.0);
-        }
-      }
-      for (var c = 0u; c < 4u; c++) {
-        x_tile[(kq * 4u + c) * (BM_M / 4u) + mq] = vec4<f32>(v[0][c], v[1][c], v[2][c], v[3][c]);
-      }
+      let gm = m0 + mq * 4u;
+      let v0 = load_x(gm, gk, k4);
+      let v1 = load_x(gm + 1u, gk, k4);
+      let v2 = load_x(gm + 2u, gk, k4);
+      let v3 = load_x(gm + 3u, gk, k4);
+      let at = kq * 4u * (BM_M / 4u) + mq;
+      x_tile[at] = vec4<CT>(vec4<f32>(v0.x, v1.x, v2.x, v3.x));
+      x_tile[at + BM_M / 4u] = vec4<CT>(vec4<f32>(v0.y, v1.y, v2.y, v3.y));
+      x_tile[at + 2u * (BM_M / 4u)] = vec4<CT>(vec4<f32>(v0.z, v1.z, v2.z, v3.z));
+      x_tile[at + 3u * (BM_M / 4u)] = vec4<CT>(vec4<f32>(v0.w, v1.w, v2.w, v3.w));
     }
     for (var item = tid; item < (BM_N / 4u) * KQ; item += THREADS) {
       let nq = item / KQ;
       let kq = item % KQ;
       let gk = k0 / 4u + kq;
-      var v: array<vec4<f32>, 4>;
-      for (var e = 0u; e < 4u; e++) {
-        let gn = n0 + nq * 4u + e;
-        if (gn < p.n && gk < k4) {
-          v[e] = vec4<f32>(w[gn * k4 + gk]);
-        } else {
-          v[e] = vec4<f32>(0.0);
-        }
-      }
-      for (var c = 0u; c < 4u; c++) {
-        w_tile[(kq * 4u + c) * (BM_N / 4u) + nq] = vec4<f32>(v[0][c], v[1][c], v[2][c], v[3][c]);
-      }
+      let gn = n0 + nq * 4u;
+      let v0 = load_w(gn, gk, k4);
+      let v1 = load_w(gn + 1u, gk, k4);
+      let v2 = load_w(gn + 2u, gk, k4);
+      let v3 = load_w(gn + 3u, gk, k4);
+      let at = kq * 4u * (BM_N / 4u) + nq;
+      w_tile[at] = vec4<CT>(vec4<f32>(v0.x, v1.x, v2.x, v3.x));
+      w_tile[at + BM_N / 4u] = vec4<CT>(vec4<f32>(v0.y, v1.y, v2.y, v3.y));
+      w_tile[at + 2u * (BM_N / 4u)] = vec4<CT>(vec4<f32>(v0.z, v1.z, v2.z, v3.z));
+      w_tile[at + 3u * (BM_N / 4u)] = vec4<CT>(vec4<f32>(v0.w, v1.w, v2.w, v3.w));
     }
     workgroupBarrier();
     for (var kk = 0u; kk < BK; kk++) {
-      var a: array<vec4<f32>, RM>;
-      var bv: array<vec4<f32>, RN>;
-      for (var r = 0u; r < RM; r++) {
-        a[r] = x_tile[kk * (BM_M / 4u) + tm + r * THREADS_M];
-      }
-      for (var c = 0u; c < RN; c++) {
-        bv[c] = w_tile[kk * (BM_N / 4u) + tn + c * THREADS_N];
-      }
-      for (var r = 0u; r < RM; r++) {
-        for (var e = 0u; e < 4u; e++) {
-          let av = vec4<f32>(a[r][e]);
-          for (var c = 0u; c < RN; c++) {
-            let i = (r * 4u + e) * RN + c;
-            acc[i] = fma(av, bv[c], acc[i]);
-          }
-        }
-      }
+      let a0 = x_tile[kk * (BM_M / 4u) + tm];
+      let a1 = x_tile[kk * (BM_M / 4u) + tm + THREADS_M];
+      let b0 = w_tile[kk * (BM_N / 4u) + tn];
+      let b1 = w_tile[kk * (BM_N / 4u) + tn + THREADS_N];
+      c0_0 = fma(vec4<CT>(a0.x), b0, c0_0);
+      c0_1 = fma(vec4<CT>(a0.x), b1, c0_1);
+      c1_0 = fma(vec4<CT>(a0.y), b0, c1_0);
+      c1_1 = fma(vec4<CT>(a0.y), b1, c1_1);
+      c2_0 = fma(vec4<CT>(a0.z), b0, c2_0);
+      c2_1 = fma(vec4<CT>(a0.z), b1, c2_1);
+      c3_0 = fma(vec4<CT>(a0.w), b0, c3_0);
+      c3_1 = fma(vec4<CT>(a0.w), b1, c3_1);
+      c4_0 = fma(vec4<CT>(a1.x), b0, c4_0);
+      c4_1 = fma(vec4<CT>(a1.x), b1, c4_1);
+      c5_0 = fma(vec4<CT>(a1.y), b0, c5_0);
+      c5_1 = fma(vec4<CT>(a1.y), b1, c5_1);
+      c6_0 = fma(vec4<CT>(a1.z), b0, c6_0);
+      c6_1 = fma(vec4<CT>(a1.z), b1, c6_1);
+      c7_0 = fma(vec4<CT>(a1.w), b0, c7_0);
+      c7_1 = fma(vec4<CT>(a1.w), b1, c7_1);
+    }
+    if (SPLIT) {
+      s0_0 = s0_0 + vec4<f32>(c0_0);
+      c0_0 = vec4<CT>(0.0);
+      s0_1 = s0_1 + vec4<f32>(c0_1);
+      c0_1 = vec4<CT>(0.0);
+      s1_0 = s1_0 + vec4<f32>(c1_0);
+      c1_0 = vec4<CT>(0.0);
+      s1_1 = s1_1 + vec4<f32>(c1_1);
+      c1_1 = vec4<CT>(0.0);
+      s2_0 = s2_0 + vec4<f32>(c2_0);
+      c2_0 = vec4<CT>(0.0);
+      s2_1 = s2_1 + vec4<f32>(c2_1);
+      c2_1 = vec4<CT>(0.0);
+      s3_0 = s3_0 + vec4<f32>(c3_0);
+      c3_0 = vec4<CT>(0.0);
+      s3_1 = s3_1 + vec4<f32>(c3_1);
+      c3_1 = vec4<CT>(0.0);
+      s4_0 = s4_0 + vec4<f32>(c4_0);
+      c4_0 = vec4<CT>(0.0);
+      s4_1 = s4_1 + vec4<f32>(c4_1);
+      c4_1 = vec4<CT>(0.0);
+      s5_0 = s5_0 + vec4<f32>(c5_0);
+      c5_0 = vec4<CT>(0.0);
+      s5_1 = s5_1 + vec4<f32>(c5_1);
+      c5_1 = vec4<CT>(0.0);
+      s6_0 = s6_0 + vec4<f32>(c6_0);
+      c6_0 = vec4<CT>(0.0);
+      s6_1 = s6_1 + vec4<f32>(c6_1);
+      c6_1 = vec4<CT>(0.0);
+      s7_0 = s7_0 + vec4<f32>(c7_0);
+      c7_0 = vec4<CT>(0.0);
+      s7_1 = s7_1 + vec4<f32>(c7_1);
+      c7_1 = vec4<CT>(0.0);
     }
     workgroupBarrier();
   }
-  for (var r = 0u; r < RM; r++) {
-    for (var e = 0u; e < 4u; e++) {
-      let gm = m0 + (tm + r * THREADS_M) * 4u + e;
-      if (gm >= run.rows) {
-        continue;
-      }
-      for (var c = 0u; c < RN; c++) {
-        let acc4 = acc[(r * 4u + e) * RN + c];
-        for (var q = 0u; q < 4u; q++) {
-          let gn = n0 + (tn + c * THREADS_N) * 4u + q;
-          if (gn >= p.n) {
-            continue;
-          }
-          var v = acc4[q];
-          if ((p.flags & FLAG_BIAS) != 0u) {
-            v = v + b[p.bias_offset + gn];
-          }
-          let at = gm * p.ld_y + p.y_col_offset + gn;
-          if ((p.flags & FLAG_ACCUMULATE) != 0u) {
-            v = y[at] + v;
-          }
-          y[at] = v;
-        }
-      }
-    }
-  }
+  store(m0 + (tm + 0u * THREADS_M) * 4u + 0u, n0 + (tn + 0u * THREADS_N) * 4u, select(vec4<f32>(c0_0), s0_0, SPLIT));
+  store(m0 + (tm + 0u * THREADS_M) * 4u + 0u, n0 + (tn + 1u * THREADS_N) * 4u, select(vec4<f32>(c0_1), s0_1, SPLIT));
+  store(m0 + (tm + 0u * THREADS_M) * 4u + 1u, n0 + (tn + 0u * THREADS_N) * 4u, select(vec4<f32>(c1_0), s1_0, SPLIT));
+  store(m0 + (tm + 0u * THREADS_M) * 4u + 1u, n0 + (tn + 1u * THREADS_N) * 4u, select(vec4<f32>(c1_1), s1_1, SPLIT));
+  store(m0 + (tm + 0u * THREADS_M) * 4u + 2u, n0 + (tn + 0u * THREADS_N) * 4u, select(vec4<f32>(c2_0), s2_0, SPLIT));
+  store(m0 + (tm + 0u * THREADS_M) * 4u + 2u, n0 + (tn + 1u * THREADS_N) * 4u, select(vec4<f32>(c2_1), s2_1, SPLIT));
+  store(m0 + (tm + 0u * THREADS_M) * 4u + 3u, n0 + (tn + 0u * THREADS_N) * 4u, select(vec4<f32>(c3_0), s3_0, SPLIT));
+  store(m0 + (tm + 0u * THREADS_M) * 4u + 3u, n0 + (tn + 1u * THREADS_N) * 4u, select(vec4<f32>(c3_1), s3_1, SPLIT));
+  store(m0 + (tm + 1u * THREADS_M) * 4u + 0u, n0 + (tn + 0u * THREADS_N) * 4u, select(vec4<f32>(c4_0), s4_0, SPLIT));
+  store(m0 + (tm + 1u * THREADS_M) * 4u + 0u, n0 + (tn + 1u * THREADS_N) * 4u, select(vec4<f32>(c4_1), s4_1, SPLIT));
+  store(m0 + (tm + 1u * THREADS_M) * 4u + 1u, n0 + (tn + 0u * THREADS_N) * 4u, select(vec4<f32>(c5_0), s5_0, SPLIT));
+  store(m0 + (tm + 1u * THREADS_M) * 4u + 1u, n0 + (tn + 1u * THREADS_N) * 4u, select(vec4<f32>(c5_1), s5_1, SPLIT));
+  store(m0 + (tm + 1u * THREADS_M) * 4u + 2u, n0 + (tn + 0u * THREADS_N) * 4u, select(vec4<f32>(c6_0), s6_0, SPLIT));
+  store(m0 + (tm + 1u * THREADS_M) * 4u + 2u, n0 + (tn + 1u * THREADS_N) * 4u, select(vec4<f32>(c6_1), s6_1, SPLIT));
+  store(m0 + (tm + 1u * THREADS_M) * 4u + 3u, n0 + (tn + 0u * THREADS_N) * 4u, select(vec4<f32>(c7_0), s7_0, SPLIT));
+  store(m0 + (tm + 1u * THREADS_M) * 4u + 3u, n0 + (tn + 1u * THREADS_N) * 4u, select(vec4<f32>(c7_1), s7_1, SPLIT));
 }

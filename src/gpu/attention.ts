@@ -12,8 +12,8 @@ import { GpuError } from "./gpu_error.ts";
 export const ATTENTION_QB = 16;
 /** Keys per tile. Part of the arithmetic order: every path uses this one value. */
 export const ATTENTION_KT = 16;
-/** Threads per workgroup. */
-export const ATTENTION_WG = 128;
+/** Output dims per thread (named registers in the shader); a workgroup has QB * HS / 8 threads. */
+export const ATTENTION_DIMS_PER_THREAD = 8;
 
 /** Head layout. */
 export interface AttentionShape {
@@ -91,19 +91,22 @@ export class AttentionKernel {
    * @throws {GpuError} When the head size does not fit.
    */
   static async create(ctx: GpuContext, hs: number): Promise<AttentionKernel> {
-    const tpr = ATTENTION_WG / ATTENTION_QB;
+    const wg = (ATTENTION_QB * hs) / ATTENTION_DIMS_PER_THREAD;
     const shared = 4 *
       (ATTENTION_QB * (hs + 1) + ATTENTION_KT * (2 * hs + 1) + ATTENTION_QB * (ATTENTION_KT + 2));
-    if (hs % tpr !== 0 || hs % 2 !== 0 || shared > ctx.limits.maxComputeWorkgroupStorageSize) {
+    if (
+      hs % ATTENTION_DIMS_PER_THREAD !== 0 || wg > ctx.limits.maxComputeInvocationsPerWorkgroup ||
+      shared > ctx.limits.maxComputeWorkgroupStorageSize
+    ) {
       throw new GpuError(
         "shape",
-        `Attention cannot run head size ${hs}: it must be a multiple of ${tpr} and need at most ${ctx.limits.maxComputeWorkgroupStorageSize} bytes of workgroup memory (needs ${shared})`,
+        `Attention cannot run head size ${hs}: it must be a multiple of ${ATTENTION_DIMS_PER_THREAD}, use at most ${ctx.limits.maxComputeInvocationsPerWorkgroup} threads (needs ${wg}) and at most ${ctx.limits.maxComputeWorkgroupStorageSize} bytes of workgroup memory (needs ${shared})`,
       );
     }
     const header = `const HS: u32 = ${hs}u;
 const QB: u32 = ${ATTENTION_QB}u;
 const KT: u32 = ${ATTENTION_KT}u;
-const WG: u32 = ${ATTENTION_WG}u;
+const WG: u32 = ${wg}u;
 `;
     const p = await ctx.pipeline(header + code, "attention_rows", {}, `attention-hs${hs}`, [
       "uniform",

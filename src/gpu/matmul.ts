@@ -9,7 +9,8 @@ import type { Dispatch, GpuContext } from "./context.ts";
 import type { GpuMatrix, WeightDType } from "./weights.ts";
 import { GpuError } from "./gpu_error.ts";
 
-/** Tile shape: a workgroup computes BM×BN outputs, each thread TM×TN of them, BK k per step. */
+/** Tile shape: a workgroup computes BM×BN outputs, each thread TM×TN of them, BK k per step.
+ * The shader holds TM = TN = 8 (two vec4 groups each way) in named registers. */
 export interface MatmulTiles {
   /** Rows (M) per workgroup. */
   bm: number;
@@ -23,8 +24,8 @@ export interface MatmulTiles {
   tn: number;
 }
 
-/** Small tiles: 64 threads, 8 KiB of workgroup memory; for software adapters and tiny models. */
-export const MATMUL_TILES_SMALL: MatmulTiles = { bm: 32, bn: 32, bk: 16, tm: 4, tn: 4 };
+/** Small tiles: 16 threads, 4 KiB of workgroup memory; for software adapters and tiny models. */
+export const MATMUL_TILES_SMALL: MatmulTiles = { bm: 32, bn: 32, bk: 16, tm: 8, tn: 8 };
 /** Large tiles: 256 threads, 8×8 outputs each, 32 KiB of workgroup memory; for big GPUs. */
 export const MATMUL_TILES_LARGE: MatmulTiles = { bm: 128, bn: 128, bk: 32, tm: 8, tn: 8 };
 
@@ -99,7 +100,7 @@ export class MatmulKernel {
     const threads = (bm / tm) * (bn / tn);
     const shared = 4 * bk * (bm + bn);
     if (
-      tm % 4 !== 0 || tn % 4 !== 0 || bk % 4 !== 0 || bm % tm !== 0 || bn % tn !== 0 ||
+      tm !== 8 || tn !== 8 || bk % 4 !== 0 || bm % 32 !== 0 || bn % 32 !== 0 ||
       threads > ctx.limits.maxComputeInvocationsPerWorkgroup ||
       shared > ctx.limits.maxComputeWorkgroupStorageSize
     ) {
@@ -117,11 +118,11 @@ export class MatmulKernel {
       );
     }
     const header = `${dtype === "f16" ? "enable f16;\n" : ""}alias WT = ${dtype};
+alias CT = ${dtype};
+const SPLIT: bool = ${dtype === "f16"};
 const BM_M: u32 = ${bm}u;
 const BM_N: u32 = ${bn}u;
 const BK: u32 = ${bk}u;
-const TM: u32 = ${tm}u;
-const TN: u32 = ${tn}u;
 `;
     const p = await ctx.pipeline(header + code, "matmul_tiled", {}, `matmul-${dtype}-${bm}x${bn}`, [
       "uniform",

@@ -56,3 +56,14 @@ export function sameBits(a: Float32Array, b: Float32Array): boolean {
   for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
   return true;
 }
+
+/** Why f16 GPU tests are ignored here, or null when the adapter has `shader-f16`. */
+export const NO_F16: string | null = NO_GPU ??
+  (adapter!.features.has("shader-f16") ? null : "the WebGPU adapter lacks shader-f16");
+
+if (NO_GPU === null && NO_F16 !== null) console.warn(`f16 GPU tests ignored: ${NO_F16}`);
+
+/** Deno.test that needs `shader-f16`; ignored, with the reason printed once, elsewhere. */
+export function gpuF16Test(name: string, fn: () => Promise<void>): void {
+  Deno.test({ name, ignore: NO_F16 !== null, fn });
+}

@@ -65,9 +65,23 @@ gpuTest(
     const x = randomFloats(M * K, 5), w = randomFloats(N * K, 6);
     await withContext(async (ctx) => {
       const base = await runMatmul(ctx, MATMUL_TILES_SMALL, x, w, null, null, M, N, K);
+      // MATMUL_TILES_LARGE's 256-thread shader takes llvmpipe over a minute to compile; the
+      // shapes below exercise the same code with other BM, BN and BK.
+      const wide = await runMatmul(
+        ctx,
+        { bm: 32, bn: 64, bk: 4, tm: 8, tn: 8 },
+        x,
+        w,
+        null,
+        null,
+        M,
+        N,
+        K,
+      );
+      assert(sameBits(base, wide), "BK = 4 changed the bits");
       const other = await runMatmul(
         ctx,
-        { bm: 16, bn: 64, bk: 8, tm: 4, tn: 8 },
+        { bm: 64, bn: 32, bk: 8, tm: 8, tn: 8 },
         x,
         w,
         null,

@@ -7,7 +7,7 @@ import { sketches } from "../../src/protocol/sketch.ts";
 import { sketchCoefficients } from "../../src/protocol/coefficients.ts";
 import { verifySketch } from "../../src/protocol/verify.ts";
 import { FIXTURE_MODELS, readGolden } from "../model/_golden.ts";
-import { gpuTest, maxAbsDiff, sameBits } from "./_gpu.ts";
+import { gpuF16Test, gpuTest, maxAbsDiff, sameBits } from "./_gpu.ts";
 
 async function load(name: string, options: WebGpuModelOptions = {}) {
   const golden = await readGolden(name);
@@ -67,6 +67,38 @@ for (const name of FIXTURE_MODELS) {
           }
         }
         assert(exact / total >= 0.99, `exact sketches: ${exact}/${total}`);
+      } finally {
+        model.dispose();
+      }
+    },
+  );
+}
+
+for (const name of FIXTURE_MODELS) {
+  gpuF16Test(
+    `proofForward() in f16 on ${name} stays within 0.1 of HF float32 and verifies the bf16-CUDA commitments`,
+    async () => {
+      // f16 weights and f16 products (f32 across k tiles): coarser than f32 but finer than the
+      // bf16 reference miner (whose hidden states differ from float32 by up to 0.07 here).
+      const { golden, model } = await load(name, { precision: "f16" });
+      try {
+        const coeffs = sketchCoefficients(golden.randomness);
+        const results = await model.proofForward(golden.seqs.map((s) => s.inputIds), {
+          sketchCoefficients: coeffs,
+        });
+        for (let s = 0; s < golden.seqs.length; s++) {
+          const dh = maxAbsDiff(results[s].hidden, golden.seqs[s].hiddenF32);
+          const dl = maxAbsDiff(results[s].nextTokenLogprobs, golden.seqs[s].nextTokenLogprobF32);
+          assert(dh <= 0.1 && dl <= 0.1, `seq${s}: hidden diff ${dh}, log-prob diff ${dl}`);
+          for (const p of golden.seqs[s].indices) {
+            const check = verifySketch(
+              results[s].sketches![p],
+              golden.seqs[s].sketchBf16Cuda[p],
+              p,
+            );
+            assert(check.ok, `seq${s} index ${p}: diff ${check.diff}`);
+          }
+        }
       } finally {
         model.dispose();
       }
