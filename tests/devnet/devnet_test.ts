@@ -37,11 +37,15 @@ Deno.test("runDevnet() pays honest miners, zeroes the cheater and resumes a rest
 
     const uid = (kind: string) => result.participants.filter((p) => p.kind === kind);
     const u16 = (id: number) => result.finalWeights!.find((w) => w.uid === id)!.u16;
-    for (const p of uid("honest")) assert(u16(p.uid) > 0, `honest ${p.name} got no weight\n${text}`);
+    for (const p of uid("honest")) {
+      assert(u16(p.uid) > 0, `honest ${p.name} got no weight\n${text}`);
+    }
     const cheater = uid("cheater")[0];
     assertEquals(u16(cheater.uid), 0, text);
     // The cheater was checked (the sampler rotates to it) and every row failed the proof.
-    const checked = result.windows.flatMap((w) => w.miners).filter((m) => m.hotkey === cheater.hotkey);
+    const checked = result.windows.flatMap((w) => w.miners).filter((m) =>
+      m.hotkey === cheater.hotkey
+    );
     assert(checked.length > 0, `cheater never checked\n${text}`);
     for (const m of checked) {
       assertEquals(m.passed, 0);
