@@ -272,17 +272,26 @@ export async function validateMinerFile(
     });
     if (stopEarly && s.verdict.hardFailure) break;
   }
-  // Stage 2: one batched forward over the rows still standing (spec §5.5). With stopEarly
-  // these all precede the first stage-1 failure, so the row order of failures is kept.
+  // Stages 2 and 3, one sub-batch of 16 at a time (spec §5.5): the proof forward of the rows still
+  // standing, then the model-dependent checks in row order. Hidden states are dropped after each
+  // sub-batch, so memory does not grow with the file. With stopEarly the live rows all precede
+  // the first stage-1 failure, so failures keep their row order.
   const firstStage1 = states.findIndex((s) => s.verdict.hardFailure);
   const live = states.filter((s, i) =>
     !s.stopped && !s.processingError && (!stopEarly || firstStage1 < 0 || i < firstStage1)
   );
-  await forwardRows(live, config, notes);
-  // Stage 3: the model-dependent checks, in order.
-  for (const s of live) {
-    guard(s, config, () => modelChecks(s, config, full));
-    if (stopEarly && s.verdict.hardFailure) break;
+  let halted = false;
+  for (let i = 0; i < live.length && !halted; i += PROOF_BATCH_SIZE) {
+    const batch = live.slice(i, i + PROOF_BATCH_SIZE);
+    await forwardBatch(batch, config, notes);
+    for (const s of batch) {
+      guard(s, config, () => modelChecks(s, config, full));
+      s.forward = undefined;
+      if (stopEarly && s.verdict.hardFailure) {
+        halted = true;
+        break;
+      }
+    }
   }
   if (stopEarly) {
     // The reference stops at the first hard failure: later rows are not visited.
@@ -303,7 +312,7 @@ export async function validateMinerFile(
     });
   if (!full && fileFailure === undefined) {
     notes.push(
-      "only proof checks ran: prompt, termination, environment, reward, distribution and group checks skipped",
+      "only proof checks ran: prompt, termination, environment, reward and distribution checks skipped",
     );
   }
   return {
@@ -465,36 +474,40 @@ function promptCheck(s: RowState, config: MinerValidationConfig): boolean {
   );
 }
 
-async function forwardRows(
-  live: RowState[],
+async function forwardBatch(
+  batch: RowState[],
   config: MinerValidationConfig,
   notes: string[],
 ): Promise<void> {
   const eos = config.tokenizer?.eosTokenId ?? null;
-  for (let i = 0; i < live.length; i += PROOF_BATCH_SIZE) {
-    const batch = live.slice(i, i + PROOF_BATCH_SIZE);
-    const seqs = batch.map((s) => s.row.commit.tokens);
-    const options = eos === null ? {} : {
-      eosTokenId: eos,
-      eosPositions: seqs.map((t) => (t.length >= 2 ? [t.length - 2] : [])),
-    };
-    try {
-      const out = await config.model.proofForward(seqs, options);
-      batch.forEach((s, j) => (s.forward = out[j]));
-    } catch (e) {
-      // Spec §5.5: a failed batch leaves no cache; each row is then run alone.
-      notes.push(`batched forward failed (${(e as Error).message?.slice(0, 120)}); rows run alone`);
-      for (const s of batch) {
-        try {
-          s.forward = (await config.model.proofForward([s.row.commit.tokens], options))[0];
-        } catch (e2) {
-          guard(s, config, () => {
-            throw e2;
-          });
-        }
+  const seqs = batch.map((s) => s.row.commit.tokens);
+  const options = eos === null ? {} : {
+    eosTokenId: eos,
+    eosPositions: seqs.map((t) => (t.length >= 2 ? [t.length - 2] : [])),
+  };
+  try {
+    const out = await config.model.proofForward(seqs, options);
+    batch.forEach((s, j) => (s.forward = out[j]));
+  } catch (e) {
+    // Spec §5.5: a failed batch leaves no cache; each row is then run alone.
+    notes.push(`batched forward failed (${oneLineError(e).slice(0, 120)}); rows run alone`);
+    for (const s of batch) {
+      const single = eos === null ? {} : {
+        eosTokenId: eos,
+        eosPositions: [s.row.commit.tokens.length >= 2 ? [s.row.commit.tokens.length - 2] : []],
+      };
+      try {
+        s.forward = (await config.model.proofForward([s.row.commit.tokens], single))[0];
+      } catch (e2) {
+        // The forward belongs to the proof check: its failure fails that check.
+        record(s, "proof_valid", false, true, `forward failed: ${oneLineError(e2).slice(0, 160)}`);
       }
     }
   }
+}
+
+function oneLineError(e: unknown): string {
+  return (e instanceof Error ? e.message : String(e)).replace(/\s+/g, " ");
 }
 
 function modelChecks(s: RowState, config: MinerValidationConfig, full: boolean): void {
