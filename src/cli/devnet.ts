@@ -21,6 +21,7 @@ Options:
   --cheat KIND|none           ${CHEATS.join(" | ")} | none (default zero-sketch)
   --backend webgpu|cpu        model backend (default webgpu)
   --mode strict|compat        validator rules (default strict)
+  --store folder|s3           buckets in folders (default) or in a local S3 server (s3rver)
   --dir PATH                  state folder (default ./.grail/devnet; wiped on start)
   --groups N                  GRPO groups per miner per window (default 1)
   --max-tokens N              completion budget published in the checkpoint (default 40)
@@ -77,6 +78,7 @@ export async function main(args: string[]): Promise<number> {
         cheat: { type: "string" },
         backend: { type: "string" },
         mode: { type: "string" },
+        store: { type: "string" },
         dir: { type: "string" },
         groups: { type: "string" },
         "max-tokens": { type: "string" },
@@ -105,6 +107,7 @@ export async function main(args: string[]): Promise<number> {
         : parseCheat(values.cheat),
       backend: oneOf("backend", values.backend, ["webgpu", "cpu"] as const, "webgpu"),
       mode: oneOf("mode", values.mode, ["strict", "compat"] as const, "strict"),
+      store: oneOf("store", values.store, ["folder", "s3"] as const, "folder"),
       dir: values.dir ?? "./.grail/devnet",
       groupsPerWindow: positiveInt("groups", values.groups, 1),
       maxTokens,

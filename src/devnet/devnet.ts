@@ -17,6 +17,7 @@ import { cryptoWaitReady } from "@polkadot/util-crypto";
 import { AccessKey, encodeCommitment, type ReadCredentials } from "../net/credentials.ts";
 import { DrandClient } from "../net/drand.ts";
 import { FolderStore } from "../net/folder_store.ts";
+import { S3Store } from "../net/s3_store.ts";
 import { LocalBeacon } from "../net/local_beacon.ts";
 import { LocalChain } from "../net/local_chain.ts";
 import { SYSTEM_CLOCK } from "../net/retry.ts";
@@ -55,6 +56,8 @@ export interface DevnetOptions {
   honestMiners: number;
   /** The cheater's trick, or `none` for no cheater. */
   cheat: Cheat | "none";
+  /** Buckets: folders (default) or a local S3 server (s3rver) on loopback. */
+  store?: "folder" | "s3";
   /** Model backend of every role. */
   backend: "webgpu" | "cpu";
   /** Verification rules of the validator. */
@@ -205,6 +208,22 @@ export async function runDevnet(options: DevnetOptions): Promise<DevnetResult> {
     })),
     ...(options.cheat === "none" ? [] : [{ name: "cheater", kind: "cheater" as const }]),
   ];
+  // With --store s3 every bucket lives in one s3rver on loopback (its fixed S3RVER key pair).
+  // s3rver stamps objects with the wall clock, which the fast-forward clock only ever runs
+  // ahead of, so the deadline check cannot fail there; folder buckets use the network clock.
+  let s3: { endpoint: string; close(): Promise<void> } | null = null;
+  if (options.store === "s3") {
+    const { default: S3rver } = await import("s3rver");
+    const server = new S3rver({
+      address: "127.0.0.1",
+      port: 0,
+      silent: true,
+      directory: join(dir, "s3"),
+      configureBuckets: names.map((n) => ({ name: n.name })),
+    });
+    const { port } = await server.run();
+    s3 = { endpoint: `http://127.0.0.1:${port}`, close: () => server.close() };
+  }
   const ids = new Map<string, RoleIdentity>();
   const participants: DevnetParticipant[] = [];
   const buckets = new Map<string, ObjectStore>();
@@ -213,10 +232,22 @@ export async function runDevnet(options: DevnetOptions): Promise<DevnetResult> {
     ids.set(name, identity);
     const uid = await chain.register(DEVNET_NETUID, identity.pair, coldkey);
     participants.push({ name, kind, uid, hotkey: identity.hotkey });
-    buckets.set(name, new ClockedFolderStore(join(dir, "buckets", name), () => clock.nowMs()));
+    buckets.set(
+      name,
+      s3 === null
+        ? new ClockedFolderStore(join(dir, "buckets", name), () => clock.nowMs())
+        : new S3Store({
+          endpoint: s3.endpoint,
+          bucket: name,
+          credentials: new AccessKey("S3RVER", "S3RVER"),
+          forcePathStyle: true,
+        }),
+    );
     const read: ReadCredentials = {
       accountId: name,
-      read: new AccessKey(`local-read-${name}`, `local-secret-${name}`.padEnd(40, "0")),
+      read: s3 === null
+        ? new AccessKey(`local-read-${name}`, `local-secret-${name}`.padEnd(40, "0"))
+        : new AccessKey("S3RVER", "S3RVER"),
     };
     await chain.setCommitment(DEVNET_NETUID, identity.pair, encodeCommitment(read));
   }
@@ -462,7 +493,9 @@ export async function runDevnet(options: DevnetOptions): Promise<DevnetResult> {
     }`,
   );
   print(
-    `  backend ${backend}, ${options.mode} mode, cheat: ${options.cheat}, ${options.windows} window(s); log: ${
+    `  backend ${backend}, ${options.mode} mode, ${
+      s3 === null ? "folder" : "s3rver"
+    } buckets, cheat: ${options.cheat}, ${options.windows} window(s); log: ${
       join(dir, "devnet.log")
     }`,
   );
@@ -478,6 +511,7 @@ export async function runDevnet(options: DevnetOptions): Promise<DevnetResult> {
   } finally {
     stop.abort();
     await beaconServer.close();
+    await s3?.close();
     logFile.close();
   }
 
