@@ -6,7 +6,7 @@
  */
 
 import * as A from "apache-arrow";
-import { type PyJson, pythonJsonDumps } from "./_python_json.ts";
+import { pythonJsonDumps, type PythonJsonValue } from "../protocol/python_json.ts";
 import type { Rollout } from "../protocol/rollout.ts";
 import { WindowFileError } from "./window_file_error.ts";
 
@@ -109,14 +109,14 @@ export function rolloutsToTable(
     columns.commit.push({
       tokens: Int32Array.from(c.tokens, (t, k) => int32(t, `commit.tokens[${k}]`, i)),
       // Python json.dumps default separators (", ", ": "): the reference's exact text.
-      commitments: pythonJsonDumps(c.commitments as unknown as PyJson),
+      commitments: pythonJsonDumps(c.commitments as unknown as PythonJsonValue),
       proof_version: c.proof_version,
       model: {
         name: c.model.name,
         layer_index: int32(c.model.layer_index, "commit.model.layer_index", i),
       },
       signature: c.signature,
-      beacon: pythonJsonDumps(c.beacon as unknown as PyJson),
+      beacon: pythonJsonDumps(c.beacon as unknown as PythonJsonValue),
       rollout: {
         total_reward: ro.total_reward,
         advantage: ro.advantage,

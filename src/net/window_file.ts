@@ -32,7 +32,7 @@ import {
   writeParquet,
   WriterPropertiesBuilder,
 } from "parquet-wasm";
-import { pythonFloatRepr } from "./_python_json.ts";
+import { pythonFloatRepr } from "../protocol/python_json.ts";
 import { rolloutsToTable, tableToRollouts } from "./_window_arrow.ts";
 import {
   parseRollout,

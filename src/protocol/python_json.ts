@@ -1,6 +1,9 @@
 /**
- * Python `json.dumps` output, byte for byte, for the values GRAIL hashes or stores (protocol spec
- * §4.3 canonical commitments JSON; §4.5 window-file JSON strings).
+ * Python `json.dumps` and `repr(float)` text, byte for byte, for the values GRAIL hashes or stores
+ * (protocol spec §4.3 canonical commitments JSON; §4.5 window-file JSON strings and `timestamp`;
+ * checkpoint `metadata.json`, `config_hash` and the delta header). JavaScript numbers do not say
+ * whether Python held an int or a float, so a value Python holds as a float is wrapped in
+ * {@linkcode PythonFloat}; a bare integral number is written as a Python `int`.
  *
  * @module
  */
@@ -39,16 +42,21 @@ export type PythonJsonValue =
 
 /** Options of {@linkcode pythonJsonDumps}, named after Python's. */
 export interface PythonJsonOptions {
-  /** `sort_keys`; default false. */
+  /** `sort_keys`: keys in code-point order; default false. */
   sortKeys?: boolean;
-  /** `separators` (item, key); default `[", ", ": "]`. */
+  /** `separators` (item, key); default `[", ", ": "]`, or `[",", ": "]` with an indent. */
   separators?: readonly [string, string];
+  /** `indent=N`: one item a line, N spaces a level; absent means one line. */
+  indent?: number;
+  /** `ensure_ascii` (Python's default true): escape every code unit outside `' '..'~'`. */
+  ensureAscii?: boolean;
 }
 
 /**
- * Python's `repr(float)`: shortest round-trip digits, exponent form when the decimal exponent is
- * below −4 or at least 16, `.0` on integral values, `inf`/`nan` spelled as JSON does
- * (`Infinity`, `-Infinity`, `NaN`).
+ * Python's `repr(float)` (= `str(float)` since CPython 3.2): shortest round-trip digits, exponent
+ * form when the decimal exponent is below −4 or at least 16, `.0` on integral values, `nan`,
+ * `inf` and `-inf` for non-finite values (JSON spells those differently: see
+ * {@linkcode pythonJsonDumps}).
  *
  * @param x The number.
  * @returns Its Python float text.
@@ -62,12 +70,13 @@ export interface PythonJsonOptions {
  * strictEqual(pythonFloatRepr(1e-5), "1e-05");
  * strictEqual(pythonFloatRepr(-0), "-0.0");
  * strictEqual(pythonFloatRepr(1e15), "1000000000000000.0");
+ * strictEqual(pythonFloatRepr(-Infinity), "-inf");
  * ```
  */
 export function pythonFloatRepr(x: number): string {
-  if (Number.isNaN(x)) return "NaN";
-  if (x === Infinity) return "Infinity";
-  if (x === -Infinity) return "-Infinity";
+  if (Number.isNaN(x)) return "nan";
+  if (x === Infinity) return "inf";
+  if (x === -Infinity) return "-inf";
   if (x === 0) return Object.is(x, -0) ? "-0.0" : "0.0";
   const sign = x < 0 ? "-" : "";
   // toExponential() without an argument gives the shortest round-trip digits, like repr.
@@ -85,6 +94,14 @@ export function pythonFloatRepr(x: number): string {
   return `${sign}${digits.slice(0, decpt)}.${digits.slice(decpt)}`;
 }
 
+// json.dumps(allow_nan=True) spells non-finite floats as JavaScript does, unlike repr().
+function floatJson(x: number): string {
+  if (Number.isNaN(x)) return "NaN";
+  if (x === Infinity) return "Infinity";
+  if (x === -Infinity) return "-Infinity";
+  return pythonFloatRepr(x);
+}
+
 const SHORT_ESCAPES: Record<string, string> = {
   '"': '\\"',
   "\\": "\\\\",
@@ -95,12 +112,16 @@ const SHORT_ESCAPES: Record<string, string> = {
   "\f": "\\f",
 };
 
+// Nothing to escape: the common case (hex, names), kept fast for large window files.
+const PLAIN_ASCII = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+
 /**
- * A JSON string literal as Python's `json.dumps` (with `ensure_ascii=True`) writes it: every
- * character outside `' '..'~'` escaped, `\uXXXX` in lowercase hex, astral characters as
- * surrogate pairs.
+ * A JSON string literal as Python's `json.dumps` writes it: with `ensure_ascii=True` (the
+ * default) every character outside `' '..'~'` escaped, `\uXXXX` in lowercase hex, astral
+ * characters as surrogate pairs; with it off, only quotes, backslashes and control characters.
  *
  * @param s The string.
+ * @param ensureAscii Python's `ensure_ascii`; default true.
  * @returns The quoted literal.
  *
  * @example
@@ -111,14 +132,17 @@ const SHORT_ESCAPES: Record<string, string> = {
  * strictEqual(pythonJsonString("é\n\x7f"), '"\\u00e9\\n\\u007f"');
  * ```
  */
-export function pythonJsonString(s: string): string {
+export function pythonJsonString(s: string, ensureAscii = true): string {
+  if (PLAIN_ASCII.test(s)) return `"${s}"`;
   let out = '"';
   for (let i = 0; i < s.length; i++) {
     const ch = s[i];
     const c = s.charCodeAt(i);
     if (SHORT_ESCAPES[ch] !== undefined) out += SHORT_ESCAPES[ch];
-    else if (c < 0x20 || c > 0x7e) out += "\\u" + c.toString(16).padStart(4, "0");
-    else out += ch;
+    // Python escapes DEL (0x7f) too under ensure_ascii; UTF-16 units match its surrogate pairs.
+    else if (c < 0x20 || (ensureAscii && c > 0x7e)) {
+      out += "\\u" + c.toString(16).padStart(4, "0");
+    } else out += ch;
   }
   return out + '"';
 }
@@ -137,17 +161,36 @@ function compareCodePoints(a: string, b: string): number {
 }
 
 /**
- * Serialises a value exactly as Python's `json.dumps(value, sort_keys=…, separators=…)` with the
- * default `ensure_ascii=True` and `allow_nan=True`. Integral numbers and bigints print as ints;
+ * Sorts strings in code-point order, as Python's `sorted()` does (JavaScript's default sort
+ * compares UTF-16 code units, which differs above U+FFFF).
+ *
+ * @param keys Strings to sort; not modified.
+ * @returns A new sorted array.
+ *
+ * @example
+ * ```ts
+ * import { sortCodePoints } from "./python_json.ts";
+ * import { deepStrictEqual } from "node:assert/strict";
+ *
+ * deepStrictEqual(sortCodePoints(["\u{10000}", "\uffff", "a"]), ["a", "\uffff", "\u{10000}"]);
+ * ```
+ */
+export function sortCodePoints(keys: Iterable<string>): string[] {
+  return [...keys].sort(compareCodePoints);
+}
+
+/**
+ * Serialises a value exactly as Python's `json.dumps(value, sort_keys=…, separators=…,
+ * indent=…, ensure_ascii=…)` with `allow_nan=True`. Integral numbers and bigints print as ints;
  * other numbers and {@linkcode PythonFloat} print as Python floats.
  *
  * @param value The value.
- * @param options `sortKeys` and `separators`, as in Python.
+ * @param options `sortKeys`, `separators`, `indent` and `ensureAscii`, as in Python.
  * @returns The JSON text.
- * @throws {TypeError} For values JSON cannot hold (undefined, functions, symbols).
+ * @throws {TypeError} For values JSON cannot hold (undefined, functions, symbols), naming where.
  * @throws {RangeError} For integral numbers beyond 2^53 (pass a bigint instead).
  *
- * @example
+ * @example Default separators and a sorted compact form
  * ```ts
  * import { pythonJsonDumps } from "./python_json.ts";
  * import { strictEqual } from "node:assert/strict";
@@ -158,15 +201,26 @@ function compareCodePoints(a: string, b: string): number {
  *   '{"a":[0.5],"b":1}',
  * );
  * ```
+ *
+ * @example Indented, as `json.dumps(value, indent=2)`
+ * ```ts
+ * import { PythonFloat, pythonJsonDumps } from "./python_json.ts";
+ * import { strictEqual } from "node:assert/strict";
+ *
+ * strictEqual(pythonJsonDumps({ lr: new PythonFloat(1) }, { indent: 2 }), '{\n  "lr": 1.0\n}');
+ * ```
  */
 export function pythonJsonDumps(value: PythonJsonValue, options: PythonJsonOptions = {}): string {
-  const [itemSep, keySep] = options.separators ?? [", ", ": "];
+  const indent = options.indent;
+  const [itemSep, keySep] = options.separators ??
+    (indent === undefined ? [", ", ": "] : [",", ": "]);
   const sortKeys = options.sortKeys ?? false;
-  const write = (v: unknown, path: string): string => {
+  const ensureAscii = options.ensureAscii ?? true;
+  const write = (v: unknown, path: string, level: number): string => {
     if (v === null) return "null";
     if (v === true) return "true";
     if (v === false) return "false";
-    if (typeof v === "string") return pythonJsonString(v);
+    if (typeof v === "string") return pythonJsonString(v, ensureAscii);
     if (typeof v === "bigint") return v.toString();
     if (typeof v === "number") {
       if (Number.isInteger(v)) {
@@ -177,25 +231,30 @@ export function pythonJsonDumps(value: PythonJsonValue, options: PythonJsonOptio
         }
         return Object.is(v, -0) ? "0" : String(v);
       }
-      return pythonFloatRepr(v);
+      return floatJson(v);
     }
-    if (v instanceof PythonFloat) return pythonFloatRepr(v.value);
+    if (v instanceof PythonFloat) return floatJson(v.value);
+    // Python writes empty containers as []/{} even with an indent.
+    const open = indent === undefined ? "" : "\n" + " ".repeat(indent * (level + 1));
+    const close = indent === undefined ? "" : "\n" + " ".repeat(indent * level);
     if (Array.isArray(v)) {
-      return "[" + v.map((x, i) => write(x, `${path}[${i}]`)).join(itemSep) + "]";
+      if (v.length === 0) return "[]";
+      const items = v.map((x, i) => write(x, `${path}[${i}]`, level + 1));
+      return "[" + open + items.join(itemSep + open) + close + "]";
     }
     if (typeof v === "object") {
-      const keys = Object.keys(v as object);
-      if (sortKeys) keys.sort(compareCodePoints);
-      return "{" +
-        keys.map((k) =>
-          pythonJsonString(k) + keySep +
-          write((v as Record<string, unknown>)[k], path ? `${path}.${k}` : k)
-        ).join(itemSep) +
-        "}";
+      const obj = v as Record<string, unknown>;
+      const keys = sortKeys ? sortCodePoints(Object.keys(obj)) : Object.keys(obj);
+      if (keys.length === 0) return "{}";
+      const items = keys.map((k) =>
+        pythonJsonString(k, ensureAscii) + keySep +
+        write(obj[k], path ? `${path}.${k}` : k, level + 1)
+      );
+      return "{" + open + items.join(itemSep + open) + close + "}";
     }
     throw new TypeError(`Cannot write a ${typeof v} at ${path || "(root)"} as JSON`);
   };
-  return write(value, "");
+  return write(value, "", 0);
 }
 
 /**

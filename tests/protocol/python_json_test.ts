@@ -1,11 +1,13 @@
 // Golden values: strings printed by CPython 3.11.7 `json.dumps` (command quoted beside each).
 // Exact: byte-identical text.
-import { strictEqual, throws } from "node:assert/strict";
+import { deepStrictEqual, strictEqual, throws } from "node:assert/strict";
 import {
   canonicalJson,
   PythonFloat,
   pythonFloatRepr,
   pythonJsonDumps,
+  pythonJsonString,
+  sortCodePoints,
 } from "../../src/protocol/python_json.ts";
 
 Deno.test("pythonFloatRepr() formats like Python repr, including exponent switches", () => {
@@ -63,4 +65,64 @@ Deno.test("pythonJsonDumps() writes empty containers", () => {
 
 Deno.test("pythonJsonDumps() rejects integers beyond 2^53 given as numbers", () => {
   throws(() => pythonJsonDumps([2 ** 60]), RangeError);
+});
+
+Deno.test("pythonJsonDumps() rejects undefined members, naming where", () => {
+  throws(() => pythonJsonDumps({ a: [undefined] } as never), /at a\[0\]/);
+});
+
+// repr(x) printed by CPython 3 for each value.
+const REPR_VECTORS: [number, string][] = [
+  [1764000001.25, "1764000001.25"],
+  [1764000001.0, "1764000001.0"],
+  [0.0001, "0.0001"],
+  [1.5, "1.5"],
+  [100.0, "100.0"],
+  [1e-06, "1e-06"],
+  [1.7976931348623157e308, "1.7976931348623157e+308"],
+  [5e-324, "5e-324"],
+  [12345.678, "12345.678"],
+  [-3.0e20, "-3e+20"],
+];
+
+Deno.test("pythonFloatRepr() matches CPython repr(float) at the extremes and window timestamps", () => {
+  for (const [x, text] of REPR_VECTORS) strictEqual(pythonFloatRepr(x), text, `repr(${x})`);
+});
+
+Deno.test("pythonFloatRepr() writes non-finite values as Python repr() does", () => {
+  // [repr(float(s)) for s in ("nan", "inf", "-inf")]
+  deepStrictEqual([NaN, Infinity, -Infinity].map(pythonFloatRepr), ["nan", "inf", "-inf"]);
+});
+
+Deno.test("pythonJsonString() leaves non-ASCII as is without ensure_ascii", () => {
+  // json.dumps("é\x7f\n", ensure_ascii=False)
+  strictEqual(pythonJsonString("é\x7f\n", false), '"é\x7f\\n"');
+});
+
+Deno.test("pythonJsonDumps() indents as json.dumps(indent=2), empty containers inline", () => {
+  // json.dumps({"a": [], "b": {}, "c": [1, 2.0], "d": {"x": None, "y": True}}, indent=2)
+  strictEqual(
+    pythonJsonDumps(
+      { a: [], b: {}, c: [1, new PythonFloat(2)], d: { x: null, y: true } },
+      { indent: 2 },
+    ),
+    '{\n  "a": [],\n  "b": {},\n  "c": [\n    1,\n    2.0\n  ],\n  "d": {\n    "x": null,\n    "y": true\n  }\n}',
+  );
+});
+
+Deno.test("pythonJsonDumps() sorts keys with the default separators", () => {
+  // json.dumps({"lr": 1e-6, "epochs": 1, "kl_coef": 0.0}, sort_keys=True)
+  strictEqual(
+    pythonJsonDumps({ lr: 1e-6, epochs: 1, kl_coef: new PythonFloat(0) }, { sortKeys: true }),
+    '{"epochs": 1, "kl_coef": 0.0, "lr": 1e-06}',
+  );
+});
+
+Deno.test("sortCodePoints() orders astral characters after U+FFFF as Python does", () => {
+  // sorted(["\U00010000", "\uffff", "a"])
+  deepStrictEqual(sortCodePoints(["\u{10000}", "\uffff", "a"]), ["a", "\uffff", "\u{10000}"]);
+});
+
+Deno.test("sortCodePoints() returns an empty array for no keys", () => {
+  deepStrictEqual(sortCodePoints([]), []);
 });

@@ -16,7 +16,11 @@
  * @module
  */
 
-import { type PyJson, pythonJsonDumps, sortCodePoints } from "../_python_json.ts";
+import {
+  pythonJsonDumps,
+  type PythonJsonValue,
+  sortCodePoints,
+} from "../../protocol/python_json.ts";
 import { zstdCompress, zstdDecompress } from "../_zstd.ts";
 import { CheckpointError } from "./checkpoint_error.ts";
 import { numel, WEIGHT_DTYPE_BYTES, type WeightDtype } from "./state_dict.ts";
@@ -136,7 +140,7 @@ export function encodeDeltaPayload(
   if (version === undefined) throw new RangeError(`Unknown delta format ${format}`);
   const byName = new Map(deltas.map((d) => [d.name, d]));
   if (byName.size !== deltas.length) throw new RangeError("Delta names must be unique");
-  const metas: PyJson[] = [];
+  const metas: PythonJsonValue[] = [];
   const chunks: Uint8Array[] = [];
   let offset = 0;
   for (const name of sortCodePoints(byName.keys())) {

@@ -13,7 +13,7 @@ import {
   type SafetensorsEntry,
   writeSafetensors,
 } from "../../model/safetensors.ts";
-import { sortCodePoints } from "../_python_json.ts";
+import { sortCodePoints } from "../../protocol/python_json.ts";
 import { CheckpointError } from "./checkpoint_error.ts";
 import type { StateDict, WeightDtype } from "./state_dict.ts";
 

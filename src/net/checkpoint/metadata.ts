@@ -4,19 +4,31 @@
  * keys in the dataclass order), `config_hash`, and the canonical text `manifest.sig` signs.
  *
  * Python floats stay floats: reading keeps, inside `training_config`, every number written with a
- * `.` or an exponent as a {@link PyFloat}, so `config_hash` and a rewritten file come out the same.
+ * `.` or an exponent as a {@link PythonFloat}, so `config_hash` and a rewritten file come out the same.
  *
  * @module
  */
 
 import { sha256 } from "@noble/hashes/sha2.js";
 import { bytesToHex } from "@noble/hashes/utils.js";
-import { PyFloat, type PyJson, pythonJsonDumps } from "../_python_json.ts";
+import { PythonFloat, pythonJsonDumps, type PythonJsonValue } from "../../protocol/python_json.ts";
 import { CheckpointError } from "./checkpoint_error.ts";
 import type { DeltaFormat } from "./delta_codec.ts";
 
-export { PyFloat } from "../_python_json.ts";
-export type { PyJson } from "../_python_json.ts";
+export { PythonFloat, type PythonJsonValue } from "../../protocol/python_json.ts";
+
+/**
+ * The former name of {@linkcode PythonFloat}.
+ *
+ * @deprecated Use {@linkcode PythonFloat}; kept while src/roles/trainer.ts imports this name.
+ */
+export const PyFloat: typeof PythonFloat = PythonFloat;
+/**
+ * The former name of {@linkcode PythonFloat}.
+ *
+ * @deprecated Use {@linkcode PythonFloat}.
+ */
+export type PyFloat = PythonFloat;
 
 /** FULL or DELTA. */
 export type CheckpointType = "FULL" | "DELTA";
@@ -43,8 +55,8 @@ export interface CheckpointMetadata {
   window: number;
   /** Relative path → SHA-256 hex of every covered file. */
   file_manifest: Record<string, string>;
-  /** Trainer settings; Python floats as {@link PyFloat}. */
-  training_config: Record<string, PyJson>;
+  /** Trainer settings; Python floats as {@link PythonFloat}. */
+  training_config: Record<string, PythonJsonValue>;
   /** `GIT_COMMIT` of the trainer, or `"unknown"`. */
   git_commit: string;
   /** Unix time (a Python float). */
@@ -64,7 +76,7 @@ export interface CheckpointMetadata {
   /** Environment id. */
   env_id: string | null;
   /** Environment parameters (`split`, `gpu_eval`). */
-  env_params: Record<string, PyJson>;
+  env_params: Record<string, PythonJsonValue>;
   /** Sampling settings (empty when absent). */
   generation_params: GenerationParams | Record<string, never>;
   /** `"native"` or `"instructed"`. */
@@ -72,7 +84,7 @@ export interface CheckpointMetadata {
   /** SHA-256 of Python `json.dumps(training_config, sort_keys=True)`. */
   config_hash: string;
   /** Keys after `config_hash` (e.g. `reconstructed_from_delta`), kept in order. */
-  extra?: Record<string, PyJson>;
+  extra?: Record<string, PythonJsonValue>;
 }
 
 /** `delta_metadata.json`, keys in the reference's order. */
@@ -124,13 +136,17 @@ function fail(source: string, message: string): CheckpointError {
   return new CheckpointError("bad_metadata", `Invalid ${source}: ${message}`);
 }
 
-/** JSON.parse keeping float-ness: numbers written with "." or an exponent become PyFloat. */
-function parsePyJson(text: string, source: string): unknown {
+/**
+ * JSON.parse keeping Python's types: numbers written with "." or an exponent become
+ * PythonFloat, integers beyond 2^53 stay exact as bigints (so a rewritten file keeps them).
+ */
+function parsePythonJson(text: string, source: string): unknown {
   try {
     return JSON.parse(text, (_key, value, context?: { source?: string }) => {
-      if (typeof value === "number" && /[.eE]/.test(context?.source ?? "")) {
-        return new PyFloat(value);
-      }
+      if (typeof value !== "number") return value;
+      const literal = context?.source ?? "";
+      if (/[.eE]/.test(literal)) return new PythonFloat(value);
+      if (!Number.isSafeInteger(value) && /^-?\d+$/.test(literal)) return BigInt(literal);
       return value;
     });
   } catch (cause) {
@@ -138,8 +154,10 @@ function parsePyJson(text: string, source: string): unknown {
   }
 }
 
+// For checks and messages only: floats unwrapped, big integers rounded to numbers.
 function plain(v: unknown): unknown {
-  if (v instanceof PyFloat) return v.value;
+  if (v instanceof PythonFloat) return v.value;
+  if (typeof v === "bigint") return Number(v);
   if (Array.isArray(v)) return v.map(plain);
   if (typeof v === "object" && v !== null) {
     return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, plain(x)]));
@@ -148,7 +166,7 @@ function plain(v: unknown): unknown {
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v) && !(v instanceof PyFloat);
+  return typeof v === "object" && v !== null && !Array.isArray(v) && !(v instanceof PythonFloat);
 }
 
 function intOrNull(v: unknown, key: string, source: string): number | null {
@@ -180,7 +198,7 @@ function stringOrNull(v: unknown, key: string, source: string): string | null {
  * ```
  */
 export function parseCheckpointMetadata(text: string, source: string): CheckpointMetadata {
-  const raw = parsePyJson(text, source);
+  const raw = parsePythonJson(text, source);
   if (!isObject(raw)) throw fail(source, "top level is not an object");
   const window = raw.window;
   if (!Number.isSafeInteger(window) || (window as number) < 0) {
@@ -207,10 +225,10 @@ export function parseCheckpointMetadata(text: string, source: string): Checkpoin
   if (weightsHash !== null && !XXH128_HEX.test(weightsHash)) {
     throw fail(source, `weights_hash = ${JSON.stringify(weightsHash)}, expected 32 hex characters`);
   }
-  const objectField = (key: string): Record<string, PyJson> => {
+  const objectField = (key: string): Record<string, PythonJsonValue> => {
     const v = raw[key] ?? {};
     if (!isObject(v)) throw fail(source, `${key} is not an object`);
-    return v as Record<string, PyJson>;
+    return v as Record<string, PythonJsonValue>;
   };
   const generation = objectField("generation_params");
   for (const [k, v] of Object.entries(generation)) {
@@ -221,9 +239,9 @@ export function parseCheckpointMetadata(text: string, source: string): Checkpoin
   if (typeof createdAt !== "number") {
     throw fail(source, `created_at = ${JSON.stringify(createdAt)}`);
   }
-  const extra: Record<string, PyJson> = {};
+  const extra: Record<string, PythonJsonValue> = {};
   for (const [k, v] of Object.entries(raw)) {
-    if (!(KEY_ORDER as readonly string[]).includes(k)) extra[k] = v as PyJson;
+    if (!(KEY_ORDER as readonly string[]).includes(k)) extra[k] = v as PythonJsonValue;
   }
   const meta: CheckpointMetadata = {
     window: window as number,
@@ -286,17 +304,17 @@ export function metadataProblems(meta: CheckpointMetadata): string[] {
   return problems;
 }
 
-function pyMetadataDict(meta: CheckpointMetadata): Record<string, PyJson> {
-  const generation: Record<string, PyJson> = {};
+function pyMetadataDict(meta: CheckpointMetadata): Record<string, PythonJsonValue> {
+  const generation: Record<string, PythonJsonValue> = {};
   for (const [k, v] of Object.entries(meta.generation_params)) {
-    generation[k] = FLOAT_GENERATION_KEYS.has(k) ? new PyFloat(v as number) : v as number;
+    generation[k] = FLOAT_GENERATION_KEYS.has(k) ? new PythonFloat(v as number) : v as number;
   }
   return {
     window: meta.window,
     file_manifest: meta.file_manifest,
     training_config: meta.training_config,
     git_commit: meta.git_commit,
-    created_at: new PyFloat(meta.created_at),
+    created_at: new PythonFloat(meta.created_at),
     model_name: meta.model_name,
     parent_window: meta.parent_window,
     checkpoint_type: meta.checkpoint_type,
@@ -337,17 +355,17 @@ export function canonicalMetadataJson(meta: CheckpointMetadata): string {
 /**
  * `config_hash`: SHA-256 hex of Python `json.dumps(training_config, sort_keys=True)`.
  *
- * @param trainingConfig Settings; Python floats as {@link PyFloat}.
+ * @param trainingConfig Settings; Python floats as {@link PythonFloat}.
  * @returns 64 hex characters.
  *
  * @example
  * ```ts
- * import { computeConfigHash, PyFloat } from "./metadata.ts";
- * const h = computeConfigHash({ lr: new PyFloat(1e-6), epochs: 1 });
+ * import { computeConfigHash, PythonFloat } from "./metadata.ts";
+ * const h = computeConfigHash({ lr: new PythonFloat(1e-6), epochs: 1 });
  * if (h.length !== 64) throw new Error();
  * ```
  */
-export function computeConfigHash(trainingConfig: Record<string, PyJson>): string {
+export function computeConfigHash(trainingConfig: Record<string, PythonJsonValue>): string {
   return bytesToHex(sha256(new TextEncoder().encode(
     pythonJsonDumps(trainingConfig, { sortKeys: true }),
   )));
@@ -368,7 +386,7 @@ const DELTA_FORMATS: readonly string[] = [
  * @throws {CheckpointError} `unsupported_format` for an unknown codec, `bad_metadata` otherwise.
  */
 export function parseDeltaMetadata(text: string, source: string): DeltaMetadata {
-  const raw = plain(parsePyJson(text, source));
+  const raw = plain(parsePythonJson(text, source));
   if (!isObject(raw)) throw fail(source, "top level is not an object");
   if (!DELTA_FORMATS.includes(raw.format as string)) {
     throw new CheckpointError(
@@ -410,12 +428,12 @@ export function parseDeltaMetadata(text: string, source: string): DeltaMetadata 
 export function serializeDeltaMetadata(meta: DeltaMetadata): string {
   return pythonJsonDumps({
     format: meta.format,
-    threshold: new PyFloat(meta.threshold),
+    threshold: new PythonFloat(meta.threshold),
     prev_window: meta.prev_window,
     anchor_window: meta.anchor_window,
     shapes: meta.shapes,
     total_params: meta.total_params,
     nonzero_params: meta.nonzero_params,
-    sparsity_ratio: new PyFloat(meta.sparsity_ratio),
+    sparsity_ratio: new PythonFloat(meta.sparsity_ratio),
   }, { indent: 2, ensureAscii: false });
 }

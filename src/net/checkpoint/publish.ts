@@ -8,7 +8,7 @@
  */
 
 import { join } from "node:path";
-import { PyFloat } from "../_python_json.ts";
+import { PythonFloat } from "../../protocol/python_json.ts";
 import { StorageError } from "../errors.ts";
 import type { ObjectStore } from "../storage.ts";
 import { CheckpointError } from "./checkpoint_error.ts";
@@ -30,7 +30,7 @@ import {
   type DeltaMetadata,
   type GenerationParams,
   parseDeltaMetadata,
-  type PyJson,
+  type PythonJsonValue,
   serializeCheckpointMetadata,
   serializeDeltaMetadata,
 } from "./metadata.ts";
@@ -46,8 +46,8 @@ import { computeWeightsHash } from "./weights_hash.ts";
 
 /** Metadata fields the trainer supplies (the rest is computed). */
 export interface PublishFields {
-  /** Trainer settings; wrap Python floats (lr, grad_clip, …) in `PyFloat`. */
-  trainingConfig: Record<string, PyJson>;
+  /** Trainer settings; wrap Python floats (lr, grad_clip, …) in `PythonFloat`. */
+  trainingConfig: Record<string, PythonJsonValue>;
   /** Unix time of the snapshot (from an injected clock). */
   createdAt: number;
   /** Default `"unknown"` (the reference reads `GIT_COMMIT`). */
@@ -59,7 +59,7 @@ export interface PublishFields {
   /** Environment id (`env_id`). */
   envId: string;
   /** `env_params`, e.g. `{ split, gpu_eval }`. */
-  envParams: Record<string, PyJson>;
+  envParams: Record<string, PythonJsonValue>;
   /** Sampling settings miners must use. */
   generationParams: GenerationParams;
   /** Chat-template mode miners and validators must use. */
@@ -70,15 +70,15 @@ export interface PublishFields {
 export type SignManifest = (message: Uint8Array) => string | Promise<string>;
 
 /** The reference's trainer defaults, floats marked as Python writes them. */
-export const DEFAULT_TRAINING_CONFIG: Readonly<Record<string, PyJson>> = {
-  lr: new PyFloat(1e-6),
+export const DEFAULT_TRAINING_CONFIG: Readonly<Record<string, PythonJsonValue>> = {
+  lr: new PythonFloat(1e-6),
   epochs: 1,
   micro_batch_size: 16,
   max_length: 12288,
-  grad_clip: new PyFloat(0.5),
+  grad_clip: new PythonFloat(0.5),
   warmup_steps: 5,
-  kl_coef: new PyFloat(0.02),
-  entropy_coef: new PyFloat(0.001),
+  kl_coef: new PythonFloat(0.02),
+  entropy_coef: new PythonFloat(0.001),
 };
 
 function buildMetadata(

@@ -8,7 +8,7 @@
  */
 
 import { createXXHash128 } from "hash-wasm";
-import { sortCodePoints } from "../_python_json.ts";
+import { sortCodePoints } from "../../protocol/python_json.ts";
 import type { StateDict } from "./state_dict.ts";
 
 /**

@@ -9,7 +9,7 @@ import {
   metadataProblems,
   parseCheckpointMetadata,
   parseDeltaMetadata,
-  PyFloat,
+  PythonFloat,
   serializeCheckpointMetadata,
   serializeDeltaMetadata,
 } from "../../../src/net/checkpoint/metadata.ts";
@@ -40,7 +40,7 @@ Deno.test("parseCheckpointMetadata() reads every field of a reference metadata.j
     top_k: 50,
     repetition_penalty: 1,
   });
-  deepStrictEqual(m.training_config.kl_coef, new PyFloat(0));
+  deepStrictEqual(m.training_config.kl_coef, new PythonFloat(0));
   strictEqual(m.config_hash, vectors.config_hash);
 });
 
@@ -103,4 +103,15 @@ Deno.test("parseDeltaMetadata() refuses an unknown codec", () => {
     () => parseDeltaMetadata(JSON.stringify(raw), "d"),
     (e: unknown) => e instanceof CheckpointError && e.code === "unsupported_format",
   );
+});
+
+Deno.test("serializeCheckpointMetadata() keeps integers beyond 2^53 exact through a rewrite", () => {
+  // json.dumps of a training_config holding seed=2**63-1 keeps all 19 digits.
+  const text = vectors.metadata_json.replace(
+    '"training_config": {',
+    '"training_config": {\n    "seed": 9223372036854775807,',
+  );
+  const m = parseCheckpointMetadata(text, "metadata.json");
+  strictEqual(m.training_config.seed, 9223372036854775807n);
+  strictEqual(serializeCheckpointMetadata(m), text);
 });

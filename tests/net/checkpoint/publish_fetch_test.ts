@@ -24,7 +24,7 @@ import {
   canonicalMetadataJson,
   computeConfigHash,
   parseCheckpointMetadata,
-  PyFloat,
+  PythonFloat,
 } from "../../../src/net/checkpoint/metadata.ts";
 import {
   cleanupRemoteCheckpoints,
@@ -130,7 +130,7 @@ Deno.test("downloadFullCheckpoint() fetches a published FULL checkpoint byte for
       );
     }
     strictEqual(meta.checkpoint_type, "FULL");
-    deepStrictEqual(meta.training_config.lr, new PyFloat(1e-6));
+    deepStrictEqual(meta.training_config.lr, new PythonFloat(1e-6));
   });
 });
 
