@@ -5,6 +5,10 @@
 //   _dkv:    dk[j, g, i] = Σ_{h ∈ g} Σ_{t ≥ j} dS[h, t, j]·q[t, h, i]
 //            dv[j, g, i] = Σ_{h ∈ g} Σ_{t ≥ j} P[h, t, j]·dout[t, h, i]
 //
+// The training forward uses the same bindings: attention_forward_probs writes P (as _scores
+// does, without dout), attention_forward_out writes out[t, h, i] = Σ_{j ≤ t} P[h, t, j]·v[j, g(h), i]
+// into dq's slot.
+//
 // Shapes: q [T, NH·HS], k/v [T, NKV·HS], dout [T, NH·HS] f32 (read); probs/dscores [NH, T, T] f32
 // (read_write: written by _scores, zero above the diagonal); dq [T, NH·HS], dk/dv [T, NKV·HS] f32
 // (read_write).
@@ -170,4 +174,66 @@ fn attention_backward_dkv(
   let o = j * p.nkv * p.hs + g * p.hs + i;
   dk[o] = ak;
   dv[o] = av;
+}
+
+@compute @workgroup_size(WG)
+fn attention_forward_probs(
+  @builtin(workgroup_id) wg: vec3<u32>,
+  @builtin(local_invocation_index) tid: u32,
+) {
+  let t = wg.x;
+  let h = wg.y;
+  let qd = p.nh * p.hs;
+  let kvd = p.nkv * p.hs;
+  let kvo = (h / (p.nh / p.nkv)) * p.hs;
+  let qo = t * qd + h * p.hs;
+  let prow = (h * p.t + t) * p.t;
+  var m = -3.4028235e38;
+  for (var j = tid; j < p.t; j += WG) {
+    var s = 0.0;
+    if (j <= t) {
+      for (var i = 0u; i < p.hs; i++) {
+        s = fma(q[qo + i], k[j * kvd + kvo + i], s);
+      }
+      s = s * p.scale;
+      m = max(m, s);
+    }
+    probs[prow + j] = s;
+  }
+  let mx = reduce_max(tid, m);
+  var se = 0.0;
+  for (var j = tid; j <= t; j += WG) {
+    let e = exp(probs[prow + j] - mx);
+    probs[prow + j] = e;
+    se = se + e;
+  }
+  let denom = reduce_sum(tid, se);
+  for (var j = tid; j < p.t; j += WG) {
+    if (j <= t) {
+      probs[prow + j] = probs[prow + j] / denom;
+    } else {
+      probs[prow + j] = 0.0;
+    }
+  }
+}
+
+@compute @workgroup_size(WG)
+fn attention_forward_out(
+  @builtin(global_invocation_id) gid: vec3<u32>,
+  @builtin(workgroup_id) wg: vec3<u32>,
+) {
+  let i = gid.x;
+  let t = wg.y;
+  let h = wg.z;
+  if (i >= p.hs) {
+    return;
+  }
+  let kvd = p.nkv * p.hs;
+  let kvo = (h / (p.nh / p.nkv)) * p.hs;
+  let prow = (h * p.t + t) * p.t;
+  var acc = 0.0;
+  for (var j = 0u; j <= t; j++) {
+    acc = fma(probs[prow + j], v[j * kvd + kvo + i], acc);
+  }
+  dq[t * p.nh * p.hs + h * p.hs + i] = acc;
 }

@@ -2,7 +2,8 @@
 //   a(m, k) = a[m·a_sm + k·a_sk] and b(k, n) = b[k·b_sk + n·b_sn], which covers both gradients of
 //   y[T, OC] = x[T, IC]·w[OC, IC]ᵀ:  dx = dy·w (m = t, n = i, k = o) and
 //   dw += dyᵀ·x (m = o, n = i, k = t, beta = 1 to accumulate micro-batches); plus the bias
-//   gradient db[o] += Σ_t dy[t, o] (matmul_backward_bias).
+//   gradient db[o] += Σ_t dy[t, o] (matmul_backward_bias). The forward y = x·wᵀ is the same GEMM
+//   (m = t, n = o, k = i, b(k, n) = w[n·IC + k]), plus matmul_add_bias: c[t, o] += a[o].
 //
 // Shapes: a, b f32 (read) with the strides above; c [M, N] f32 row-major (read_write).
 // Bindings: 0 params (uniform), 1 a, 2 b, 3 c.
@@ -83,4 +84,13 @@ fn matmul_backward_bias(@builtin(global_invocation_id) gid: vec3<u32>) {
     acc = acc + a[t * p.n + col];
   }
   c[col] = c[col] * p.beta + acc;
+}
+
+@compute @workgroup_size(TILE * TILE)
+fn matmul_add_bias(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let idx = gid.x;
+  if (idx >= p.m * p.n) {
+    return;
+  }
+  c[idx] = c[idx] + a[idx % p.n];
 }

@@ -1,6 +1,8 @@
 // rmsnorm backward of y[r, i] = x[r, i]·rstd[r]·w[i], rstd[r] = inverseSqrt(mean_i x[r, i]² + eps):
 //   dx[r, i] (=|+=) rstd·w[i]·dy[r, i] − x[r, i]·rstd³/D·Σ_j w[j]·dy[r, j]·x[r, j]
 //   dw[i] += Σ_r dy[r, i]·x[r, i]·rstd[r]
+// rmsnorm_forward_rows computes the forward for training (dx ← y, rstd kept for the backward;
+// dy and dw are unused) in the same order as shaders/rmsnorm.wgsl.
 // Used for the layer norms (D = C) and Qwen3's per-head q/k norms (rows = T·heads, D = HS).
 //
 // Shapes: dy [rows, D] f32 (read), x [rows, D] f32 (read), w [D] f32 (read), dx [rows, D] f32
@@ -88,4 +90,38 @@ fn rmsnorm_backward_weight(@builtin(global_invocation_id) gid: vec3<u32>) {
     acc = fma(dy[r * p.d + i], x[r * p.d + i] * rstd[r], acc);
   }
   dw[i] = dw[i] + acc;
+}
+
+@compute @workgroup_size(WG)
+fn rmsnorm_forward_rows(
+  @builtin(workgroup_id) wg: vec3<u32>,
+  @builtin(local_invocation_index) tid: u32,
+) {
+  let row = wg.x;
+  let base = row * p.d;
+  var s = 0.0;
+  if (row < p.rows) {
+    for (var i = tid; i < p.d; i += WG) {
+      let v = x[base + i];
+      s = fma(v, v, s);
+    }
+  }
+  ss[tid] = s;
+  workgroupBarrier();
+  for (var h = WG / 2u; h > 0u; h = h / 2u) {
+    if (tid < h) {
+      ss[tid] = ss[tid] + ss[tid + h];
+    }
+    workgroupBarrier();
+  }
+  if (row >= p.rows) {
+    return;
+  }
+  let inv = inverseSqrt(ss[0] / f32(p.d) + p.eps);
+  if (tid == 0u) {
+    rstd[row] = inv;
+  }
+  for (var i = tid; i < p.d; i += WG) {
+    dx[base + i] = (x[base + i] * inv) * w[i];
+  }
 }

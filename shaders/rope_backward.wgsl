@@ -1,7 +1,7 @@
-// rope backward: RoPE is a rotation, so its backward is the inverse rotation of the gradient,
-//   dx[i]        = dy[i]·cos[t, i] + dy[i + HS/2]·sin[t, i]
-//   dx[i + HS/2] = dy[i + HS/2]·cos[t, i] − dy[i]·sin[t, i]        (HF rotate_half, i < HS/2)
-// applied in place to g [T, heads, HS] (the gradient of q or k).
+// rope forward and backward: with s = sign·sin[t, i] (HF rotate_half, i < HS/2)
+//   g[i] ← g[i]·cos[t, i] − g[i + HS/2]·s;   g[i + HS/2] ← g[i + HS/2]·cos[t, i] + g[i]·s
+// in place on g [T, heads, HS]. sign = +1 is the forward rotation of q or k; RoPE is a rotation,
+// so its backward is the inverse rotation (sign = −1) applied to the gradient.
 //
 // Shapes: cos/sin [T, HS/2] f32 (read; the host tables of src/model/rope.ts, as the forward),
 // g [T, heads, HS] f32 (read_write).
@@ -14,7 +14,7 @@ struct Params {
   t: u32,
   heads: u32,
   hs: u32,
-  _pad: u32,
+  sign: f32,
 }
 
 override WG: u32 = 64u;
@@ -36,9 +36,9 @@ fn rope_backward(@builtin(global_invocation_id) gid: vec3<u32>) {
   let t = th / p.heads;
   let base = th * p.hs;
   let c = cos_t[t * half + i];
-  let s = sin_t[t * half + i];
+  let s = p.sign * sin_t[t * half + i];
   let a = g[base + i];
   let b = g[base + i + half];
-  g[base + i] = a * c + b * s;
-  g[base + i + half] = b * c - a * s;
+  g[base + i] = a * c - b * s;
+  g[base + i + half] = b * c + a * s;
 }

@@ -1,4 +1,5 @@
-// swiglu backward of h = silu(gate)·up, silu(z) = z·σ(z):
+// swiglu_forward: h = silu(gate)·up (written to dgate; dh and dup unused), silu(z) = z·σ(z).
+// swiglu backward of h:
 //   dup = dh·gate·σ(gate);  dgate = dh·up·σ(gate)·(1 + gate·(1 − σ(gate)))
 //
 // Shapes: dh, gate, up [n] f32 (read); dgate, dup [n] f32 (read_write).
@@ -33,4 +34,14 @@ fn swiglu_backward(@builtin(global_invocation_id) gid: vec3<u32>) {
   let s = 1.0 / (1.0 + exp(-z));
   dup[i] = dh[i] * z * s;
   dgate[i] = dh[i] * up[i] * s * (1.0 + z * (1.0 - s));
+}
+
+@compute @workgroup_size(WG)
+fn swiglu_forward(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let i = gid.x;
+  if (i >= p.n) {
+    return;
+  }
+  let z = gate[i];
+  dgate[i] = z / (1.0 + exp(-z)) * up[i];
 }

@@ -46,6 +46,12 @@ export async function compileKernel(
   };
 }
 
+/** A dispatch and its uniform block (rewritten in place when a scalar changes, e.g. AdamW's step). */
+export interface BoundKernel extends Dispatch {
+  /** The uniform buffer (binding 0), owned by the context. */
+  params: GPUBuffer;
+}
+
 /**
  * Binds a kernel once: a uniform block from `fields` (binding 0) and `buffers` (bindings 1..);
  * the grid is fixed at bind time (training shapes do not change within a step).
@@ -56,7 +62,7 @@ export function bindKernel(
   fields: readonly UniformField[],
   buffers: readonly GPUBuffer[],
   grid: [number, number, number],
-): Dispatch {
+): BoundKernel {
   if (buffers.length + 1 !== kernel.bindings.length) {
     throw new RangeError(
       `Invalid buffers for ${kernel.label}: got ${buffers.length}, expected ${
@@ -69,5 +75,6 @@ export function bindKernel(
     pipeline: kernel.pipeline,
     bindGroup: ctx.bindGroup(kernel.pipeline, [params, ...buffers], kernel.label),
     grid: () => grid,
+    params,
   };
 }

@@ -21,7 +21,13 @@ import embeddingCode from "../../../shaders/embedding_backward.wgsl" with { type
 import logprobCode from "../../../shaders/logprob_backward.wgsl" with { type: "text" };
 import adamwCode from "../../../shaders/adamw.wgsl" with { type: "text" };
 import type { Dispatch, GpuContext } from "../context.ts";
-import { bindKernel, type CompiledKernel, compileKernel } from "./_kernel.ts";
+import {
+  bindKernel,
+  type BoundKernel,
+  type CompiledKernel,
+  compileKernel,
+  uniformWords,
+} from "./_kernel.ts";
 
 /** GEMM tile edge (threads per workgroup = TILE²). */
 export const GEMM_TILE = 16;
@@ -35,6 +41,18 @@ export const SUMSQ_PER_THREAD = 16;
 export const SUMSQ_CHUNK: number = ROW_WG * SUMSQ_PER_THREAD;
 
 const ceilDiv = (a: number, b: number) => Math.ceil(a / b);
+const ATT_LAYOUT: ("uniform" | "read" | "read_write")[] = [
+  "uniform",
+  "read",
+  "read",
+  "read",
+  "read",
+  "read_write",
+  "read_write",
+  "read_write",
+  "read_write",
+  "read_write",
+];
 
 /**
  * Compiled training kernels of one device; `bind*` methods make dispatches over caller-owned
@@ -49,10 +67,16 @@ const ceilDiv = (a: number, b: number) => Math.ceil(a / b);
 export class BackwardKernels {
   readonly #ctx: GpuContext;
   readonly #k: Record<string, CompiledKernel>;
+  // Fillers for bindings an entry point does not use: one for read slots, one for read_write
+  // slots (a buffer may not be bound both ways in one bind group).
+  readonly #dummyRead: GPUBuffer;
+  readonly #dummyWrite: GPUBuffer;
 
   private constructor(ctx: GpuContext, kernels: Record<string, CompiledKernel>) {
     this.#ctx = ctx;
     this.#k = kernels;
+    this.#dummyRead = ctx.storage(16, "train-dummy-read");
+    this.#dummyWrite = ctx.storage(16, "train-dummy-write");
   }
 
   /**
@@ -72,8 +96,10 @@ export class BackwardKernels {
     ][] = [
       [matmulCode, "matmul_backward_gemm", { TILE: GEMM_TILE }, [u, r, r, rw]],
       [matmulCode, "matmul_backward_bias", { TILE: GEMM_TILE }, [u, r, r, rw]],
+      [matmulCode, "matmul_add_bias", { TILE: GEMM_TILE }, [u, r, r, rw]],
       [rmsnormCode, "rmsnorm_backward_rows", { WG: ROW_WG }, [u, r, r, r, rw, rw, rw]],
       [rmsnormCode, "rmsnorm_backward_weight", { WG: ROW_WG }, [u, r, r, r, rw, rw, rw]],
+      [rmsnormCode, "rmsnorm_forward_rows", { WG: ROW_WG }, [u, r, r, r, rw, rw, rw]],
       [ropeCode, "rope_backward", { WG: SMALL_WG }, [u, r, r, rw]],
       [attentionCode, "attention_backward_scores", { WG: SMALL_WG }, [
         u,
@@ -99,6 +125,8 @@ export class BackwardKernels {
         rw,
         rw,
       ]],
+      [attentionCode, "attention_forward_probs", { WG: SMALL_WG }, ATT_LAYOUT],
+      [attentionCode, "attention_forward_out", { WG: SMALL_WG }, ATT_LAYOUT],
       [attentionCode, "attention_backward_dkv", { WG: SMALL_WG }, [
         u,
         r,
@@ -112,7 +140,9 @@ export class BackwardKernels {
         rw,
       ]],
       [swigluCode, "swiglu_backward", { WG: ROW_WG }, [u, r, r, r, rw, rw]],
+      [swigluCode, "swiglu_forward", { WG: ROW_WG }, [u, r, r, r, rw, rw]],
       [embeddingCode, "embedding_backward", { WG: SMALL_WG }, [u, r, r, r, r, rw]],
+      [embeddingCode, "embedding_forward", { WG: SMALL_WG }, [u, r, r, r, r, rw]],
       [logprobCode, "logprob_backward_rows", { WG: ROW_WG }, [u, r, r, r, r, rw, rw]],
       [adamwCode, "adamw_step", { WG: ROW_WG, PER_THREAD: SUMSQ_PER_THREAD }, [
         u,
@@ -225,7 +255,7 @@ export class BackwardKernels {
     cos: GPUBuffer,
     sin: GPUBuffer,
     g: GPUBuffer,
-    dims: { T: number; heads: number; HS: number },
+    dims: { T: number; heads: number; HS: number; sign?: 1 | -1 },
   ): Dispatch {
     return bindKernel(
       this.#ctx,
@@ -234,7 +264,7 @@ export class BackwardKernels {
         { u32: dims.T },
         { u32: dims.heads },
         { u32: dims.HS },
-        { u32: 0 },
+        { f32: dims.sign ?? -1 },
       ],
       [cos, sin, g],
       [ceilDiv(dims.T * dims.heads * dims.HS / 2, SMALL_WG), 1, 1],
@@ -291,6 +321,137 @@ export class BackwardKernels {
         NKV,
       ]),
     ];
+  }
+
+  /** Training forward of attention: [probs, out] passes (out is written into `bufs.dq`). */
+  bindAttentionForward(
+    bufs: {
+      q: GPUBuffer;
+      k: GPUBuffer;
+      v: GPUBuffer;
+      dout: GPUBuffer;
+      probs: GPUBuffer;
+      dscores: GPUBuffer;
+      dq: GPUBuffer;
+      dk: GPUBuffer;
+      dv: GPUBuffer;
+    },
+    dims: { T: number; NH: number; NKV: number; HS: number },
+  ): [Dispatch, Dispatch] {
+    const { T, NH, NKV, HS } = dims;
+    const fields = [
+      { u32: T },
+      { u32: NH },
+      { u32: NKV },
+      { u32: HS },
+      { f32: 1 / Math.sqrt(HS) },
+      { u32: 0 },
+      { u32: 0 },
+      { u32: 0 },
+    ];
+    const b = [
+      bufs.q,
+      bufs.k,
+      bufs.v,
+      bufs.dout,
+      bufs.probs,
+      bufs.dscores,
+      bufs.dq,
+      bufs.dk,
+      bufs.dv,
+    ];
+    return [
+      bindKernel(this.#ctx, this.#k.attention_forward_probs, fields, b, [T, NH, 1]),
+      bindKernel(this.#ctx, this.#k.attention_forward_out, fields, b, [
+        ceilDiv(HS, SMALL_WG),
+        T,
+        NH,
+      ]),
+    ];
+  }
+
+  /** y (rows, D) = rmsnorm(x)·w, keeping rstd (rows) for the backward. */
+  bindRmsnormForward(
+    x: GPUBuffer,
+    w: GPUBuffer,
+    y: GPUBuffer,
+    rstd: GPUBuffer,
+    dims: { rows: number; D: number; eps: number },
+  ): Dispatch {
+    return bindKernel(
+      this.#ctx,
+      this.#k.rmsnorm_forward_rows,
+      [
+        { u32: dims.rows },
+        { u32: dims.D },
+        { f32: dims.eps },
+        { u32: 0 },
+      ],
+      [this.#dummyRead, x, w, y, rstd, this.#dummyWrite],
+      [dims.rows, 1, 1],
+    );
+  }
+
+  /** h = silu(gate)·up over n elements. */
+  bindSwigluForward(
+    gate: GPUBuffer,
+    up: GPUBuffer,
+    h: GPUBuffer,
+    n: number,
+  ): Dispatch {
+    return bindKernel(
+      this.#ctx,
+      this.#k.swiglu_forward,
+      [
+        { u32: n },
+        { u32: 0 },
+        { u32: 0 },
+        { u32: 0 },
+      ],
+      [this.#dummyRead, gate, up, h, this.#dummyWrite],
+      [ceilDiv(n, ROW_WG), 1, 1],
+    );
+  }
+
+  /** x[t, c] = E[tokens[t], c] for T positions (`tokens` u32). */
+  bindEmbeddingForward(
+    embed: GPUBuffer,
+    tokens: GPUBuffer,
+    x: GPUBuffer,
+    dims: { C: number; T: number },
+  ): Dispatch {
+    return bindKernel(
+      this.#ctx,
+      this.#k.embedding_forward,
+      [
+        { u32: dims.C },
+        { u32: dims.T },
+        { u32: 0 },
+        { u32: 0 },
+      ],
+      [embed, this.#dummyRead, this.#dummyRead, tokens, x],
+      [ceilDiv(dims.C, SMALL_WG), dims.T, 1],
+    );
+  }
+
+  /** y[t, o] += b[o] over T rows of OC. */
+  bindAddBias(b: GPUBuffer, y: GPUBuffer, T: number, OC: number): Dispatch {
+    return bindKernel(
+      this.#ctx,
+      this.#k.matmul_add_bias,
+      [
+        { u32: T },
+        { u32: OC },
+        { u32: 0 },
+        { f32: 1 },
+        { u32: 0 },
+        { u32: 0 },
+        { u32: 0 },
+        { u32: 0 },
+      ],
+      [b, this.#dummyRead, y],
+      [ceilDiv(T * OC, GEMM_TILE * GEMM_TILE), 1, 1],
+    );
   }
 
   /** dgate, dup of h = silu(gate)·up over n elements. */
@@ -399,7 +560,7 @@ export class BackwardKernels {
       step: number;
       clip: number;
     },
-  ): Dispatch {
+  ): BoundKernel {
     const bc1 = 1 - h.beta1 ** h.step;
     const bc2Sqrt = Math.sqrt(1 - h.beta2 ** h.step);
     return bindKernel(
@@ -410,6 +571,39 @@ export class BackwardKernels {
       [ceilDiv(n, ROW_WG), 1, 1],
     );
   }
+}
+
+/**
+ * Rewrites a bound AdamW dispatch's scalars (step, clip, lr) for the next optimiser step.
+ *
+ * @param ctx The context.
+ * @param op What {@link BackwardKernels.bindAdamW} returned.
+ * @param n Elements.
+ * @param h Hyper-parameters of this step.
+ */
+export function updateAdamW(
+  ctx: GpuContext,
+  op: BoundKernel,
+  n: number,
+  h: {
+    lr: number;
+    beta1: number;
+    beta2: number;
+    eps: number;
+    weightDecay: number;
+    step: number;
+    clip: number;
+  },
+): void {
+  const bc1 = 1 - h.beta1 ** h.step;
+  const bc2Sqrt = Math.sqrt(1 - h.beta2 ** h.step);
+  ctx.write(
+    op.params,
+    0,
+    uniformWords(
+      adamwFields(n, h.lr, h.beta1, h.beta2, h.eps, h.weightDecay, bc1, bc2Sqrt, h.clip),
+    ),
+  );
 }
 
 function adamwFields(
