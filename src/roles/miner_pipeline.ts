@@ -92,6 +92,7 @@ export type MinedGroup =
  *
  * @example
  * ```ts ignore
+ * // config: model, tokenizer, task, window, keys (see tests/roles/_fixtures.ts); takes seconds.
  * const mined = await mineGroup(config, 0);
  * if (mined.ok) rollouts.push(...mined.rollouts);
  * ```
@@ -162,8 +163,14 @@ export async function mineGroup(config: MinerPipelineConfig, group: number): Pro
  * @throws {RangeError} For a bad `maxGroups`.
  *
  * @example
- * ```ts ignore
- * const { rollouts } = await mineWindow(config, { maxGroups: 4 });
+ * ```ts
+ * import { mineWindow, type MinerPipelineConfig } from "./miner_pipeline.ts";
+ * // A budget that is already spent mines nothing (a real config comes from the miner role).
+ * const out = await mineWindow({} as MinerPipelineConfig, {
+ *   maxGroups: 4,
+ *   shouldContinue: () => false,
+ * });
+ * if (out.rollouts.length !== 0) throw new Error();
  * ```
  */
 export async function mineWindow(

@@ -192,9 +192,30 @@ interface RowState {
  * @throws {TypeError} If the tokenizer or task is missing for a full check.
  *
  * @example
- * ```ts ignore
- * const file = decodeWindowFile(bytes, key, { validateRows: false });
- * const result = await validateMinerFile(file.rollouts, file, config);
+ * ```ts
+ * import { validateMinerFile } from "./validator_pipeline.ts";
+ * import { readWindowFile } from "../net/window_file.ts";
+ * import { loadCpuModel } from "../model/cpu_model.ts";
+ * // The reference-written fixture: three rollouts with bf16-CUDA proofs.
+ * const shared = new URL("../../../shared/fixtures/", import.meta.url).pathname;
+ * const file = await readWindowFile(`${shared}window/qwen3-tiny-window.parquet`);
+ * const model = await loadCpuModel(`${shared}qwen3-tiny`);
+ * const result = await validateMinerFile(file.rollouts, file, {
+ *   mode: "compat",
+ *   only: "proof",
+ *   minerHotkey: file.wallet,
+ *   model,
+ *   selection: "all",
+ *   window: {
+ *     windowStart: file.windowStart,
+ *     blockHash: file.rollouts[0].block_hash,
+ *     challengeRandomness: "ab".repeat(32),
+ *   },
+ * });
+ * model.dispose();
+ * // Rollout 0 has a 28-token completion (v5 needs 32); 1 and 2 verify.
+ * const verdicts = result.rollouts.map((v) => v.verdict).join();
+ * if (verdicts !== "fail,pass,pass") throw new Error(verdicts);
  * ```
  */
 export async function validateMinerFile(
@@ -758,9 +779,25 @@ export interface WindowGatingResult {
  * @returns Gated metrics per miner.
  *
  * @example
- * ```ts ignore
- * tracker.resetInterval(Math.floor(target / 360));
- * const { metrics } = gateCopycats(target, entries, tracker, "strict");
+ * ```ts
+ * import { gateCopycats, type MinerValidationResult } from "./validator_pipeline.ts";
+ * import { CopycatTracker } from "../validation/copycat.ts";
+ * const metrics = {
+ *   valid: 16, checked: 16, total: 16, estimated_valid: 16, successful: 0,
+ *   estimated_successful: 0, unique: 16, estimated_unique: 16, prompt_valid: 16,
+ *   prompt_mismatch: 0, had_failure: 0 as const, failure_reason: null,
+ * };
+ * const result: MinerValidationResult = {
+ *   mode: "strict", rollouts: [], checkedIndices: [], metrics, notes: [],
+ *   digestCounts: new Map([["d", 16]]),
+ * };
+ * const tracker = new CopycatTracker();
+ * tracker.resetInterval(20);
+ * const { gated } = gateCopycats(7200, new Map([
+ *   ["first", { result, uploadTime: 100 }],
+ *   ["copier", { result, uploadTime: 130 }],
+ * ]), tracker, "strict");
+ * if (gated.get("copier") !== "window" || gated.has("first")) throw new Error();
  * ```
  */
 export function gateCopycats(
