@@ -1,7 +1,9 @@
 /**
  * Error classes of the model area: {@link CheckpointError} for a checkpoint folder that cannot be
  * read as asked (config, safetensors, shapes), {@link ModelError} for a model used wrongly at run
- * time (bad token id, cache overflow, disposed model).
+ * time (bad token id, cache overflow, disposed model). A published checkpoint that fails its
+ * checks (markers, manifest, hashes, deltas) raises the network area's `PublishedCheckpointError`
+ * instead (src/net/checkpoint/published_checkpoint_error.ts).
  *
  * @module
  */

@@ -22,7 +22,7 @@ import {
   sortCodePoints,
 } from "../../protocol/python_json.ts";
 import { zstdCompress, zstdDecompress } from "../_zstd.ts";
-import { CheckpointError } from "./checkpoint_error.ts";
+import { PublishedCheckpointError } from "./published_checkpoint_error.ts";
 import { numel, WEIGHT_DTYPE_BYTES, type WeightDtype } from "./state_dict.ts";
 
 /** Names of the formats, as in `delta_metadata.json` `format`. */
@@ -66,8 +66,8 @@ function colsOf(shape: readonly number[]): number {
   return shape.length <= 1 ? 1 : Math.max(1, numel(shape.slice(1)));
 }
 
-function bad(message: string): CheckpointError {
-  return new CheckpointError("bad_delta", `Invalid sparse delta: ${message}`);
+function bad(message: string): PublishedCheckpointError {
+  return new PublishedCheckpointError("bad_delta", `Invalid sparse delta: ${message}`);
 }
 
 function writeIndices(values: ArrayLike<number>, dtype: IndexDtype): Uint8Array {
@@ -279,14 +279,14 @@ const DTYPE_BY_NAME: Readonly<Record<string, WeightDtype>> = {
  * @param payload Header length, header, data.
  * @param format The format `delta_metadata.json` announces; the header's version must match.
  * @returns The changed tensors in header order, positions ascending.
- * @throws {CheckpointError} `unsupported_format` for a version mismatch or unknown version;
+ * @throws {PublishedCheckpointError} `unsupported_format` for a version mismatch or unknown version;
  *   `bad_delta` for any inconsistency (sizes, offsets, dtypes, indices out of the shape, repeated
  *   or unsorted positions, overlapping sections).
  */
 export function decodeDeltaPayload(payload: Uint8Array, format: DeltaFormat): TensorDelta[] {
   const expected = DELTA_FORMAT_VERSION[format];
   if (expected === undefined) {
-    throw new CheckpointError("unsupported_format", `Unknown delta format ${format}`);
+    throw new PublishedCheckpointError("unsupported_format", `Unknown delta format ${format}`);
   }
   if (payload.length < 4) throw bad(`payload of ${payload.length} bytes has no header length`);
   const headerLen = new DataView(payload.buffer, payload.byteOffset, 4).getUint32(0, true);
@@ -299,12 +299,16 @@ export function decodeDeltaPayload(payload: Uint8Array, format: DeltaFormat): Te
       payload.subarray(4, 4 + headerLen),
     ));
   } catch (cause) {
-    throw new CheckpointError("bad_delta", "Invalid sparse delta: header is not UTF-8 JSON", {
-      cause,
-    });
+    throw new PublishedCheckpointError(
+      "bad_delta",
+      "Invalid sparse delta: header is not UTF-8 JSON",
+      {
+        cause,
+      },
+    );
   }
   if (header.version !== expected) {
-    throw new CheckpointError(
+    throw new PublishedCheckpointError(
       "unsupported_format",
       `Sparse delta header version ${JSON.stringify(header.version)} does not match format ` +
         `${format} (version ${expected})`,
@@ -408,7 +412,7 @@ export function decodeDeltaPayload(payload: Uint8Array, format: DeltaFormat): Te
  * @param file The file's bytes (one zstd frame).
  * @param format The format `delta_metadata.json` announces.
  * @returns The changed tensors.
- * @throws {CheckpointError} `bad_delta` for bytes that are not zstd or a bad payload;
+ * @throws {PublishedCheckpointError} `bad_delta` for bytes that are not zstd or a bad payload;
  *   `unsupported_format` for a version mismatch.
  */
 export function decodeSparseDelta(file: Uint8Array, format: DeltaFormat): TensorDelta[] {
@@ -416,7 +420,7 @@ export function decodeSparseDelta(file: Uint8Array, format: DeltaFormat): Tensor
   try {
     payload = zstdDecompress(file);
   } catch (cause) {
-    throw new CheckpointError(
+    throw new PublishedCheckpointError(
       "bad_delta",
       `Invalid sparse delta: ${file.length} bytes are not a zstd frame (${cause})`,
       { cause },

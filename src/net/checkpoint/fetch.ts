@@ -13,7 +13,7 @@
 import { basename, dirname, join } from "node:path";
 import { StorageError } from "../errors.ts";
 import type { ObjectStore } from "../storage.ts";
-import { CheckpointError } from "./checkpoint_error.ts";
+import { PublishedCheckpointError } from "./published_checkpoint_error.ts";
 import { decodeSparseDelta, type TensorDelta } from "./delta_codec.ts";
 import {
   CHECKPOINT_PREFIX,
@@ -78,7 +78,7 @@ async function getOrNull(store: ObjectStore, key: string): Promise<Uint8Array | 
  * @param window Checkpoint window.
  * @param order Folders to try, first found wins.
  * @returns The metadata and the folder it came from.
- * @throws {CheckpointError} `not_found` when neither exists; `bad_metadata` for a bad file or a
+ * @throws {PublishedCheckpointError} `not_found` when neither exists; `bad_metadata` for a bad file or a
  *   `checkpoint_type`/`window` that contradicts where it was found.
  */
 export async function fetchCheckpointMetadata(
@@ -92,7 +92,7 @@ export async function fetchCheckpointMetadata(
     if (bytes === null) continue;
     const metadata = parseCheckpointMetadata(new TextDecoder().decode(bytes), key);
     if (metadata.checkpoint_type !== type || metadata.window !== window) {
-      throw new CheckpointError(
+      throw new PublishedCheckpointError(
         "bad_metadata",
         `${key} says ${metadata.checkpoint_type} checkpoint of window ${metadata.window}; ` +
           `expected ${type} of window ${window}`,
@@ -100,7 +100,7 @@ export async function fetchCheckpointMetadata(
     }
     return { type, metadata };
   }
-  throw new CheckpointError(
+  throw new PublishedCheckpointError(
     "not_found",
     `No metadata.json for checkpoint ${window} (tried ${order.join(", ")})`,
   );
@@ -113,14 +113,14 @@ async function fetchVerified(
 ): Promise<Uint8Array> {
   const bytes = await getOrNull(store, key);
   if (bytes === null) {
-    throw new CheckpointError(
+    throw new PublishedCheckpointError(
       "not_found",
       `Checkpoint file ${key} is listed in the manifest but absent`,
     );
   }
   const actual = sha256Hex(bytes);
   if (actual !== expectedSha256) {
-    throw new CheckpointError(
+    throw new PublishedCheckpointError(
       "hash_mismatch",
       `SHA-256 of ${key} is ${actual}, the manifest says ${expectedSha256}; refusing the checkpoint`,
     );
@@ -154,7 +154,7 @@ async function checkFolderWeightsHash(dir: string, expected: string, what: strin
 
 function checkHash(actual: string, expected: string, what: string): void {
   if (actual !== expected) {
-    throw new CheckpointError(
+    throw new PublishedCheckpointError(
       "weights_hash_mismatch",
       `Weights hash of ${what} is ${actual}, metadata says ${expected}; refusing the checkpoint`,
     );
@@ -171,7 +171,7 @@ function checkHash(actual: string, expected: string, what: string): void {
  * @param destDir Destination folder (replaced if present).
  * @param concurrency Files downloaded at once (default 8, as the reference).
  * @returns The metadata.
- * @throws {CheckpointError} `not_found`, `bad_metadata`, `hash_mismatch`,
+ * @throws {PublishedCheckpointError} `not_found`, `bad_metadata`, `hash_mismatch`,
  *   `weights_hash_mismatch`.
  */
 export async function downloadFullCheckpoint(
@@ -240,7 +240,7 @@ export interface DeltaCheckpoint {
  * @param store The trainer's bucket.
  * @param window Checkpoint window.
  * @returns Metadata, delta metadata and the changed tensors.
- * @throws {CheckpointError} `not_found`, `bad_manifest`, `hash_mismatch`, `bad_metadata`,
+ * @throws {PublishedCheckpointError} `not_found`, `bad_manifest`, `hash_mismatch`, `bad_metadata`,
  *   `unsupported_format`, `bad_delta`.
  */
 export async function downloadDeltaCheckpoint(
@@ -252,7 +252,7 @@ export async function downloadDeltaCheckpoint(
   const sha = (name: string) => {
     const v = metadata.file_manifest[name];
     if (v === undefined) {
-      throw new CheckpointError(
+      throw new PublishedCheckpointError(
         "bad_manifest",
         `Manifest of DELTA checkpoint ${window} does not cover ${name}; refusing unverifiable data`,
       );
@@ -268,7 +268,7 @@ export async function downloadDeltaCheckpoint(
     deltaMetadata.prev_window !== metadata.prev_window ||
     deltaMetadata.anchor_window !== metadata.anchor_window
   ) {
-    throw new CheckpointError(
+    throw new PublishedCheckpointError(
       "bad_metadata",
       `Checkpoint ${window}: delta_metadata.json links prev ${deltaMetadata.prev_window}/anchor ` +
         `${deltaMetadata.anchor_window}, metadata.json ${metadata.prev_window}/${metadata.anchor_window}`,
@@ -291,7 +291,7 @@ export async function downloadDeltaCheckpoint(
  * @param loaded The checkpoint in memory: its window and weights (not modified).
  * @returns The new weights and metadata, or null when the fast path does not apply (FULL, or a
  *   DELTA against another window); then use {@link reconstructCheckpoint}.
- * @throws {CheckpointError} Any download error, or `weights_hash_mismatch`.
+ * @throws {PublishedCheckpointError} Any download error, or `weights_hash_mismatch`.
  */
 export async function applyDeltaInMemory(
   store: ObjectStore,
@@ -303,7 +303,7 @@ export async function applyDeltaInMemory(
   const delta = await downloadDeltaCheckpoint(store, window);
   const weights = applySparseDelta(loaded.weights, delta.tensors);
   if (metadata.weights_hash === null) {
-    throw new CheckpointError(
+    throw new PublishedCheckpointError(
       "bad_metadata",
       `DELTA checkpoint ${window} has no weights_hash; its result cannot be verified`,
     );
@@ -369,7 +369,7 @@ export async function verifiedCachedCheckpoint(
  * @param window Checkpoint window wanted.
  * @param options Cache root.
  * @returns The local folder and its metadata.
- * @throws {CheckpointError} `chain_broken` (cycle, missing link, chain too long),
+ * @throws {PublishedCheckpointError} `chain_broken` (cycle, missing link, chain too long),
  *   `weights_hash_mismatch`, and any download error.
  */
 export async function reconstructCheckpoint(
@@ -385,7 +385,7 @@ export async function reconstructCheckpoint(
   let base: LocalCheckpoint | null = null;
   while (base === null) {
     if (seen.has(w) || chain.length > MAX_DELTA_CHAIN) {
-      throw new CheckpointError(
+      throw new PublishedCheckpointError(
         "chain_broken",
         `Delta chain of checkpoint ${window} loops or exceeds ${MAX_DELTA_CHAIN} links at ${w}`,
       );
@@ -398,8 +398,8 @@ export async function reconstructCheckpoint(
     try {
       found = await fetchCheckpointMetadata(store, w, order);
     } catch (e) {
-      if (e instanceof CheckpointError && e.code === "not_found" && w !== window) {
-        throw new CheckpointError(
+      if (e instanceof PublishedCheckpointError && e.code === "not_found" && w !== window) {
+        throw new PublishedCheckpointError(
           "chain_broken",
           `Delta chain of checkpoint ${window} needs checkpoint ${w}, which is gone`,
           { cause: e },
@@ -415,7 +415,10 @@ export async function reconstructCheckpoint(
     const delta = await downloadDeltaCheckpoint(store, w);
     chain.push(delta);
     if (delta.metadata.prev_window === null) {
-      throw new CheckpointError("chain_broken", `DELTA checkpoint ${w} has no prev_window`);
+      throw new PublishedCheckpointError(
+        "chain_broken",
+        `DELTA checkpoint ${w} has no prev_window`,
+      );
     }
     w = delta.metadata.prev_window;
   }
@@ -424,7 +427,7 @@ export async function reconstructCheckpoint(
   for (const delta of chain.reverse()) weights = applySparseDelta(weights, delta.tensors);
   const target = chain[chain.length - 1].metadata;
   if (target.weights_hash === null) {
-    throw new CheckpointError(
+    throw new PublishedCheckpointError(
       "bad_metadata",
       `DELTA checkpoint ${window} has no weights_hash; a rebuilt checkpoint cannot be verified`,
     );

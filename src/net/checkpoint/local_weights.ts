@@ -14,7 +14,7 @@ import {
   writeSafetensors,
 } from "../../model/safetensors.ts";
 import { sortCodePoints } from "../../protocol/python_json.ts";
-import { CheckpointError } from "./checkpoint_error.ts";
+import { PublishedCheckpointError } from "./published_checkpoint_error.ts";
 import type { StateDict, WeightDtype } from "./state_dict.ts";
 
 /** Single-file weights. */
@@ -50,7 +50,7 @@ async function weightFiles(dir: string): Promise<string[]> {
     const shards = new Set<string>(Object.values(index.weight_map ?? {}) as string[]);
     return [...shards].sort().map((f) => join(dir, f));
   }
-  throw new CheckpointError(
+  throw new PublishedCheckpointError(
     "not_found",
     `No weights in ${dir}: neither ${WEIGHTS_FILE} nor ${WEIGHTS_INDEX_FILE}`,
   );
@@ -61,7 +61,7 @@ async function weightEntries(dir: string): Promise<SafetensorsEntry[]> {
   for (const file of await weightFiles(dir)) {
     for (const e of (await readSafetensorsHeader(file)).entries) {
       if (e.dtype !== "BF16" && e.dtype !== "F16" && e.dtype !== "F32") {
-        throw new CheckpointError(
+        throw new PublishedCheckpointError(
           "bad_input",
           `Tensor ${e.name} in ${file} is ${e.dtype}; checkpoint weights must be BF16, F16 or F32`,
         );
@@ -78,7 +78,7 @@ async function weightEntries(dir: string): Promise<SafetensorsEntry[]> {
  *
  * @param dir The folder.
  * @returns 32 hex characters.
- * @throws {CheckpointError} `not_found` without weights; `bad_input` for a non-float tensor.
+ * @throws {PublishedCheckpointError} `not_found` without weights; `bad_input` for a non-float tensor.
  */
 export async function computeFolderWeightsHash(dir: string): Promise<string> {
   const entries = new Map((await weightEntries(dir)).map((e) => [e.name, e]));
@@ -95,7 +95,7 @@ export async function computeFolderWeightsHash(dir: string): Promise<string> {
  *
  * @param dir The folder.
  * @returns The weights.
- * @throws {CheckpointError} `not_found` without weights; `bad_input` for a non-float tensor.
+ * @throws {PublishedCheckpointError} `not_found` without weights; `bad_input` for a non-float tensor.
  */
 export async function loadStateDict(dir: string): Promise<StateDict> {
   const out: StateDict = new Map();

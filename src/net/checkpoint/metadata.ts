@@ -12,7 +12,7 @@
 import { sha256 } from "@noble/hashes/sha2.js";
 import { bytesToHex } from "@noble/hashes/utils.js";
 import { PythonFloat, pythonJsonDumps, type PythonJsonValue } from "../../protocol/python_json.ts";
-import { CheckpointError } from "./checkpoint_error.ts";
+import { PublishedCheckpointError } from "./published_checkpoint_error.ts";
 import type { DeltaFormat } from "./delta_codec.ts";
 
 export { PythonFloat, type PythonJsonValue } from "../../protocol/python_json.ts";
@@ -132,8 +132,8 @@ const GENERATION_KEYS = ["max_tokens", "temperature", "top_p", "top_k", "repetit
 const SHA256_HEX = /^[0-9a-f]{64}$/;
 const XXH128_HEX = /^[0-9a-f]{32}$/;
 
-function fail(source: string, message: string): CheckpointError {
-  return new CheckpointError("bad_metadata", `Invalid ${source}: ${message}`);
+function fail(source: string, message: string): PublishedCheckpointError {
+  return new PublishedCheckpointError("bad_metadata", `Invalid ${source}: ${message}`);
 }
 
 /**
@@ -150,7 +150,9 @@ function parsePythonJson(text: string, source: string): unknown {
       return value;
     });
   } catch (cause) {
-    throw new CheckpointError("bad_metadata", `Invalid ${source}: not JSON (${cause})`, { cause });
+    throw new PublishedCheckpointError("bad_metadata", `Invalid ${source}: not JSON (${cause})`, {
+      cause,
+    });
   }
 }
 
@@ -188,7 +190,7 @@ function stringOrNull(v: unknown, key: string, source: string): string | null {
  * @param text The file's text.
  * @param source File or key, for messages.
  * @returns The metadata.
- * @throws {CheckpointError} `bad_metadata` naming the field and value.
+ * @throws {PublishedCheckpointError} `bad_metadata` naming the field and value.
  *
  * @example
  * ```ts
@@ -383,13 +385,13 @@ const DELTA_FORMATS: readonly string[] = [
  * @param text The file's text.
  * @param source File or key, for messages.
  * @returns The delta metadata.
- * @throws {CheckpointError} `unsupported_format` for an unknown codec, `bad_metadata` otherwise.
+ * @throws {PublishedCheckpointError} `unsupported_format` for an unknown codec, `bad_metadata` otherwise.
  */
 export function parseDeltaMetadata(text: string, source: string): DeltaMetadata {
   const raw = plain(parsePythonJson(text, source));
   if (!isObject(raw)) throw fail(source, "top level is not an object");
   if (!DELTA_FORMATS.includes(raw.format as string)) {
-    throw new CheckpointError(
+    throw new PublishedCheckpointError(
       "unsupported_format",
       `Unsupported delta format ${JSON.stringify(raw.format)} in ${source}; expected one of ` +
         DELTA_FORMATS.join(", "),

@@ -3,7 +3,7 @@
  * FULL folders and sparse DELTA files (codecs v2, v3, v3.1) under `grail/checkpoints/`, READY
  * markers, `metadata.json` with a SHA-256 manifest, the xxh3-128 `weights_hash`, discovery of the
  * checkpoint a window uses, reconstruction from delta chains, and retention. Every hash is
- * checked; a mismatch is a {@link CheckpointError}.
+ * checked; a mismatch is a {@link PublishedCheckpointError}.
  *
  * @example Which checkpoint does window 7200 use?
  * ```ts
@@ -15,7 +15,7 @@
  * @module
  */
 
-export * from "./checkpoint_error.ts";
+export * from "./published_checkpoint_error.ts";
 export * from "./delta_codec.ts";
 export * from "./fetch.ts";
 export * from "./layout.ts";

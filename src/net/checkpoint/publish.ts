@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { PythonFloat } from "../../protocol/python_json.ts";
 import { StorageError } from "../errors.ts";
 import type { ObjectStore } from "../storage.ts";
-import { CheckpointError } from "./checkpoint_error.ts";
+import { PublishedCheckpointError } from "./published_checkpoint_error.ts";
 import { type DeltaFormat, encodeSparseDelta } from "./delta_codec.ts";
 import {
   CHECKPOINT_PREFIX,
@@ -135,7 +135,7 @@ async function putTail(
  *   whether to compute `weights_hash` (default true; the reference's background FULL leaves it
  *   null).
  * @returns The metadata written.
- * @throws Storage errors; `CheckpointError` for a folder without weights when hashing.
+ * @throws Storage errors; `PublishedCheckpointError` for a folder without weights when hashing.
  */
 export async function publishFullCheckpoint(
   store: ObjectStore,
@@ -256,7 +256,7 @@ export async function cleanupRemoteCheckpoints(
       // As in the reference, a delta whose links are missing or unreadable falls under the
       // "keep the nearest older FULL" rule; a failing store aborts the cleanup instead.
       const absent = e instanceof StorageError && e.code === "not_found";
-      if (!absent && !(e instanceof CheckpointError)) throw e;
+      if (!absent && !(e instanceof PublishedCheckpointError)) throw e;
       links.set(w, { anchorWindow: null, prevWindow: null });
     }
   }

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { CheckpointError } from "./checkpoint_error.ts";
+import { PublishedCheckpointError } from "./published_checkpoint_error.ts";
 import type { TensorDelta } from "./delta_codec.ts";
 import { castTensor, numel, type StateDict, WEIGHT_DTYPE_BYTES } from "./state_dict.ts";
 
@@ -105,7 +105,7 @@ export function computeSparseDelta(current: StateDict, base: StateDict): SparseD
  * @param base The predecessor's weights (not modified).
  * @param deltas Changed tensors, e.g. from `decodeSparseDelta`.
  * @returns The new weights, in the base's order.
- * @throws {CheckpointError} `bad_delta` for a delta naming a tensor the base lacks or whose
+ * @throws {PublishedCheckpointError} `bad_delta` for a delta naming a tensor the base lacks or whose
  *   shape holds another number of elements.
  */
 export function applySparseDelta(base: StateDict, deltas: readonly TensorDelta[]): StateDict {
@@ -113,7 +113,10 @@ export function applySparseDelta(base: StateDict, deltas: readonly TensorDelta[]
   const out: StateDict = new Map();
   if (first.done) {
     if (deltas.length > 0) {
-      throw new CheckpointError("bad_delta", `Delta changes ${deltas[0].name} of an empty base`);
+      throw new PublishedCheckpointError(
+        "bad_delta",
+        `Delta changes ${deltas[0].name} of an empty base`,
+      );
     }
     return out;
   }
@@ -121,7 +124,7 @@ export function applySparseDelta(base: StateDict, deltas: readonly TensorDelta[]
   const byName = new Map(deltas.map((d) => [d.name, d]));
   for (const d of deltas) {
     if (!base.has(d.name)) {
-      throw new CheckpointError(
+      throw new PublishedCheckpointError(
         "bad_delta",
         `Delta changes tensor ${d.name}, which the base checkpoint does not have`,
       );
@@ -136,7 +139,7 @@ export function applySparseDelta(base: StateDict, deltas: readonly TensorDelta[]
       continue;
     }
     if (numel(d.shape) !== numel(b.shape)) {
-      throw new CheckpointError(
+      throw new PublishedCheckpointError(
         "bad_delta",
         `Delta shape [${d.shape}] of ${name} does not fit the base tensor of shape [${b.shape}]`,
       );

@@ -6,7 +6,7 @@
 //   sparse_codec.py on the H100 machine (make_delta_golden.py, README there).
 // All comparisons are byte-exact: these bytes are hashed (SHA-256 manifest) by consumers.
 import { deepStrictEqual, ok, strictEqual, throws } from "node:assert/strict";
-import { CheckpointError } from "../../../src/net/checkpoint/checkpoint_error.ts";
+import { PublishedCheckpointError } from "../../../src/net/checkpoint/published_checkpoint_error.ts";
 import {
   decodeDeltaPayload,
   decodeSparseDelta,
@@ -150,14 +150,14 @@ Deno.test("decodeSparseDelta() refuses a header version other than the announced
   const file = await golden("delta_v3.bin.zst");
   throws(
     () => decodeSparseDelta(file, "sparse_codec_v3.1"),
-    (e: unknown) => e instanceof CheckpointError && e.code === "unsupported_format",
+    (e: unknown) => e instanceof PublishedCheckpointError && e.code === "unsupported_format",
   );
 });
 
 Deno.test("decodeSparseDelta() refuses bytes that are not zstd", () => {
   throws(
     () => decodeSparseDelta(new Uint8Array([1, 2, 3, 4, 5, 6]), "sparse_codec_v2"),
-    (e: unknown) => e instanceof CheckpointError && e.code === "bad_delta",
+    (e: unknown) => e instanceof PublishedCheckpointError && e.code === "bad_delta",
   );
 });
 
@@ -166,7 +166,8 @@ Deno.test("decodeDeltaPayload() refuses a position outside the tensor", () => {
   bad[bad.length - 8] = 9; // second index delta 4 → 9: position 10 in a 6-element tensor
   throws(
     () => decodeDeltaPayload(bad, "sparse_codec_v2"),
-    (e: unknown) => e instanceof CheckpointError && e.code === "bad_delta" && /10/.test(e.message),
+    (e: unknown) =>
+      e instanceof PublishedCheckpointError && e.code === "bad_delta" && /10/.test(e.message),
   );
 });
 
@@ -175,7 +176,7 @@ Deno.test("decodeDeltaPayload() refuses repeated positions", () => {
   bad[bad.length - 8] = 0; // second index delta 0 → position 1 twice
   throws(
     () => decodeDeltaPayload(bad, "sparse_codec_v2"),
-    (e: unknown) => e instanceof CheckpointError && e.code === "bad_delta",
+    (e: unknown) => e instanceof PublishedCheckpointError && e.code === "bad_delta",
   );
 });
 
@@ -186,7 +187,7 @@ Deno.test("decodeDeltaPayload() refuses a values section beyond the data", () =>
   );
   throws(
     () => decodeDeltaPayload(bad, "sparse_codec_v2"),
-    (e: unknown) => e instanceof CheckpointError && e.code === "bad_delta",
+    (e: unknown) => e instanceof PublishedCheckpointError && e.code === "bad_delta",
   );
 });
 
@@ -210,7 +211,7 @@ Deno.test("decodeDeltaPayload() refuses or changes the weights for every payload
         continue;
       }
     } catch (e) {
-      ok(e instanceof CheckpointError, `byte ${i}: ${e}`);
+      ok(e instanceof PublishedCheckpointError, `byte ${i}: ${e}`);
       counts.refused++;
       continue;
     }

@@ -2,7 +2,7 @@
 // hashlib (make_metadata_vectors.py). Text comparisons are exact: the reference hashes and signs
 // these strings.
 import { deepStrictEqual, strictEqual, throws } from "node:assert/strict";
-import { CheckpointError } from "../../../src/net/checkpoint/checkpoint_error.ts";
+import { PublishedCheckpointError } from "../../../src/net/checkpoint/published_checkpoint_error.ts";
 import {
   canonicalMetadataJson,
   computeConfigHash,
@@ -25,7 +25,8 @@ const vectors = JSON.parse(
   delta_metadata_json: string;
 };
 
-const isBadMetadata = (e: unknown) => e instanceof CheckpointError && e.code === "bad_metadata";
+const isBadMetadata = (e: unknown) =>
+  e instanceof PublishedCheckpointError && e.code === "bad_metadata";
 
 Deno.test("parseCheckpointMetadata() reads every field of a reference metadata.json", () => {
   const m = parseCheckpointMetadata(vectors.metadata_json, "metadata.json");
@@ -101,7 +102,7 @@ Deno.test("parseDeltaMetadata() refuses an unknown codec", () => {
   raw.format = "sparse_codec_v9";
   throws(
     () => parseDeltaMetadata(JSON.stringify(raw), "d"),
-    (e: unknown) => e instanceof CheckpointError && e.code === "unsupported_format",
+    (e: unknown) => e instanceof PublishedCheckpointError && e.code === "unsupported_format",
   );
 });
 

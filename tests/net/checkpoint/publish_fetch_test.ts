@@ -1,10 +1,10 @@
 // Round trips through a real object store (FolderStore over a temp folder): publish as the
 // trainer, consume as a miner/validator. Weights compare bit for bit; every tamper must be
-// refused with a CheckpointError code. The weights are the golden tensors of _golden.ts cast to
+// refused with a PublishedCheckpointError code. The weights are the golden tensors of _golden.ts cast to
 // bf16 (a mixed-dtype base would be cast by apply, as in the reference, and miss hash_current).
 import { deepStrictEqual, ok, rejects, strictEqual } from "node:assert/strict";
 import { join } from "node:path";
-import { CheckpointError } from "../../../src/net/checkpoint/checkpoint_error.ts";
+import { PublishedCheckpointError } from "../../../src/net/checkpoint/published_checkpoint_error.ts";
 import {
   applyDeltaInMemory,
   downloadFullCheckpoint,
@@ -112,7 +112,7 @@ async function publishChain(env: Env, steps: number): Promise<void> {
 }
 
 const hasCode = (code: string) => (e: unknown) => {
-  ok(e instanceof CheckpointError, String(e));
+  ok(e instanceof PublishedCheckpointError, String(e));
   strictEqual(e.code, code, e.message);
   return true;
 };

@@ -1,7 +1,7 @@
 // Expected hashes and counts were printed by the reference's delta_checkpoint.py on the H100
 // machine (tests/fixtures/checkpoint/delta_expected.json); bit-exact comparisons throughout.
 import { deepStrictEqual, strictEqual, throws } from "node:assert/strict";
-import { CheckpointError } from "../../../src/net/checkpoint/checkpoint_error.ts";
+import { PublishedCheckpointError } from "../../../src/net/checkpoint/published_checkpoint_error.ts";
 import { applySparseDelta, computeSparseDelta } from "../../../src/net/checkpoint/sparse_delta.ts";
 import type { RawTensor } from "../../../src/net/checkpoint/state_dict.ts";
 import { GOLDEN_DIR, type GoldenExpected, goldenStateDict, SPECS } from "./_golden.ts";
@@ -85,7 +85,7 @@ Deno.test("applySparseDelta() refuses a delta for a tensor the base lacks", () =
           values: new Uint8Array(2),
         },
       ]),
-    (e: unknown) => e instanceof CheckpointError && e.code === "bad_delta",
+    (e: unknown) => e instanceof PublishedCheckpointError && e.code === "bad_delta",
   );
 });
 
