@@ -2,6 +2,8 @@ import { deepStrictEqual, ok as assert, rejects, strictEqual } from "node:assert
 import { openCheckpoint } from "../../src/model/checkpoint.ts";
 import { loadCpuModel } from "../../src/model/cpu_model.ts";
 import { ModelError } from "../../src/model/errors.ts";
+import { generate } from "../../src/model/generate.ts";
+import { SeededRandom } from "../../src/model/seeded_random.ts";
 import { WebGpuModel, type WebGpuModelOptions } from "../../src/gpu/webgpu_model.ts";
 import { sketches } from "../../src/protocol/sketch.ts";
 import { sketchCoefficients } from "../../src/protocol/coefficients.ts";
@@ -248,5 +250,35 @@ gpuTest(
       (e) => e instanceof ModelError && e.code === "disposed",
     );
     strictEqual(model.backend, "webgpu");
+  },
+);
+
+gpuTest(
+  "generate() on WebGPU samples the CPU reference's tokens for a seeded GRPO group and its log-probs match the proof forward",
+  async () => {
+    // Same seed, same sampling code: only the logits differ (by ~1e-6), which moves a sample only
+    // when a uniform draw lands within that of a boundary — not for this seed. The completion
+    // log-probs must agree with the WebGPU proof forward over the finished sequence within 1e-5.
+    const { generate } = await import("../../src/model/generate.ts");
+    const { SeededRandom } = await import("../../src/model/seeded_random.ts");
+    const { golden, model } = await load("qwen3-tiny");
+    const cpu = await loadCpuModel(golden.dir);
+    try {
+      const prompt = golden.seqs[0].inputIds.slice(0, 9);
+      const prompts = Array.from({ length: 4 }, () => prompt);
+      const params = { maxNewTokens: 12, temperature: 0.7, topP: 0.9, topK: 50, eosTokenIds: [] };
+      const ours = await generate(model, prompts, params, new SeededRandom(5));
+      const ref = await generate(cpu, prompts, params, new SeededRandom(5));
+      deepStrictEqual(ours.map((r) => r.tokens), ref.map((r) => r.tokens));
+      const proofs = await model.proofForward(ours.map((r) => r.tokens));
+      ours.forEach((r, b) => {
+        const fromProof = proofs[b].nextTokenLogprobs.subarray(r.promptLength - 1);
+        const d = maxAbsDiff(r.completionLogprobs, fromProof);
+        assert(d < 1e-5, `row ${b}: completion log-prob diff ${d}`);
+      });
+    } finally {
+      model.dispose();
+      cpu.dispose();
+    }
   },
 );
