@@ -188,6 +188,9 @@ export class Miner {
       this.#state.uploads = this.#state.uploads.slice(-50);
     }
     await this.#o.state.save(this.#state);
+    await this.#o.loader.prune(report.window, this.#o.clock.nowMs()).catch((e) =>
+      this.#o.logger.warning(`Checkpoint cache not pruned: ${(e as Error).message}`)
+    );
     this.#o.metrics.inc("grail_windows_total", { role: "miner", outcome: report.status });
     this.#o.onWindow?.(report);
     return report;

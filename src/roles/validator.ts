@@ -266,9 +266,13 @@ export class Validator {
     for (const hotkey of candidates) {
       const creds = buckets.get(hotkey);
       if (creds === undefined) continue;
-      const info = await o.stores.reader(creds).head(windowFileKey(hotkey, target)).catch(() =>
-        null
-      );
+      // Infra spec §4.4: a failed HEAD counts as "no file" (no penalty), as in the reference.
+      const info = await o.stores.reader(creds).head(windowFileKey(hotkey, target)).catch((e) => {
+        log.debug(
+          `HEAD of ${hotkey.slice(0, 8)}'s window ${target} file failed: ${(e as Error).message}`,
+        );
+        return null;
+      });
       if (info === null) continue;
       if (!isActiveWindowFile(info, deadline)) {
         log.warning(
@@ -428,6 +432,9 @@ export class Validator {
     this.#state.lastProcessed = target;
     report.weights = await this.#maybeSetWeights(target, head, mg.hotkeys, mg.uids);
     await this.#save();
+    await o.loader.prune(target, o.clock.nowMs()).catch((e) =>
+      log.warning(`Checkpoint cache not pruned: ${(e as Error).message}`)
+    );
     o.metrics.inc("grail_windows_total", { role: "validator", outcome: "processed" });
     log.info(`Window ${target} processed in ${((o.clock.nowMs() - t0) / 1000).toFixed(1)}s`);
     o.onWindow?.(report);

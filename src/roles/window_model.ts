@@ -7,8 +7,11 @@
  * @module
  */
 
-import { findReadyCheckpoint } from "../net/checkpoint/fetch.ts";
-import { reconstructCheckpoint } from "../net/checkpoint/fetch.ts";
+import {
+  findReadyCheckpoint,
+  pruneCheckpointCache,
+  reconstructCheckpoint,
+} from "../net/checkpoint/fetch.ts";
 import type { CheckpointMetadata } from "../net/checkpoint/metadata.ts";
 import { metadataProblems } from "../net/checkpoint/metadata.ts";
 import type { ObjectStore } from "../net/storage.ts";
@@ -135,6 +138,18 @@ export class WindowModelLoader {
       },
     };
     return { model: this.#current, loaded: true, loadSeconds: (performance.now() - t0) / 1000 };
+  }
+
+  /**
+   * Prunes the local cache with the shared retention policy (infra spec §4.7), as the
+   * reference's roles do every window.
+   *
+   * @param window The current window.
+   * @param nowMs The clock, for leftover partial downloads.
+   * @returns Removed folder names.
+   */
+  async prune(window: number, nowMs: number): Promise<string[]> {
+    return await pruneCheckpointCache(this.#options.cacheRoot, window, { now: nowMs });
   }
 
   /** Frees the loaded model. */
