@@ -510,7 +510,7 @@ export class WebGpuModel implements Model {
    * @param fn The work.
    * @returns Its result.
    */
-  exclusive<T>(fn: () => Promise<T>): Promise<T> {
+  #exclusive<T>(fn: () => Promise<T>): Promise<T> {
     const next = this.#queue.then(fn, fn);
     this.#queue = next.catch(() => undefined);
     return next;
@@ -577,7 +577,7 @@ export class WebGpuModel implements Model {
   }
 
   /** Frees a KV cache. */
-  releaseKv(kv: KvCache): void {
+  #releaseKv(kv: KvCache): void {
     for (const b of kv.layers) this.context.release(b);
     this.context.release(kv.scratch);
     kv.layers.length = 0;
@@ -660,7 +660,7 @@ export class WebGpuModel implements Model {
   }
 
   /** Full logits [n, V] of rows [0, n) of `last`. */
-  async lastLogits(n: number): Promise<Float32Array> {
+  async #lastLogits(n: number): Promise<Float32Array> {
     const V = this.vocabSize;
     const out = new Float32Array(n * V);
     for (let b0 = 0; b0 < n; b0 += this.maxLogitsRows) {
@@ -677,7 +677,7 @@ export class WebGpuModel implements Model {
   }
 
   /** Hidden states [n, C] of rows [0, n) of `last`. */
-  async lastHidden(n: number): Promise<Float32Array> {
+  async #lastHidden(n: number): Promise<Float32Array> {
     const C = this.hiddenSize;
     return new Float32Array(await this.context.read(this.#act.last, 0, n * C * 4));
   }
@@ -688,7 +688,7 @@ export class WebGpuModel implements Model {
    * @param enc Encoder.
    * @param pairs (fin row, last row) pairs.
    */
-  copyToLast(enc: GPUCommandEncoder, pairs: readonly [number, number][]): void {
+  #copyToLast(enc: GPUCommandEncoder, pairs: readonly [number, number][]): void {
     const bytes = this.hiddenSize * 4;
     for (const [from, to] of pairs) {
       enc.copyBufferToBuffer(this.#act.fin, from * bytes, this.#act.last, to * bytes, bytes);
@@ -703,7 +703,7 @@ export class WebGpuModel implements Model {
    * @param copies (pass row, last row) pairs to keep for logits.
    * @param after More copies (KV sharing) encoded after the pass.
    */
-  async runSessionRows(
+  async #runSessionRows(
     kv: KvCache,
     rows: readonly RowSpec[],
     copies: readonly [number, number][],
@@ -711,7 +711,7 @@ export class WebGpuModel implements Model {
   ): Promise<void> {
     this.#check();
     await this.#forward(kv, rows, (enc) => {
-      this.copyToLast(enc, copies);
+      this.#copyToLast(enc, copies);
       after?.(enc);
     });
   }
@@ -731,7 +731,7 @@ export class WebGpuModel implements Model {
     sequences: readonly (readonly number[])[],
     options: WebGpuProofForwardOptions = {},
   ): Promise<WebGpuProofForwardResult[]> {
-    return this.exclusive(() => this.#proofForward(sequences, options));
+    return this.#exclusive(() => this.#proofForward(sequences, options));
   }
 
   async #proofForward(
@@ -878,7 +878,7 @@ export class WebGpuModel implements Model {
    */
   sketches(hidden: Float32Array, coeffs: Int8Array): Promise<Uint32Array> {
     this.#check();
-    return this.exclusive(() => this.#k.sketch.sketches(hidden, this.hiddenSize, coeffs));
+    return this.#exclusive(() => this.#k.sketch.sketches(hidden, this.hiddenSize, coeffs));
   }
 
   /**
@@ -902,8 +902,14 @@ export class WebGpuModel implements Model {
       );
     }
     const kv = this.#kvCache(batch * maxLenTokens, "session", maxLenTokens);
-    const session = new WebGpuGenerationSession(this, kv, batch, maxLenTokens, () => {
-      this.releaseKv(kv);
+    const ops: SessionOps = {
+      exclusive: (fn) => this.#exclusive(fn),
+      run: (rows, copies, after) => this.#runSessionRows(kv, rows, copies, after),
+      logits: (n) => this.#lastLogits(n),
+      hidden: (n) => this.#lastHidden(n),
+    };
+    const session = new WebGpuGenerationSession(this, ops, kv, batch, maxLenTokens, () => {
+      this.#releaseKv(kv);
       this.#sessions.delete(session);
     });
     this.#sessions.add(session);
@@ -919,9 +925,22 @@ export class WebGpuModel implements Model {
   }
 }
 
+/** What a session may ask of its model (closures over the model's private state). */
+interface SessionOps {
+  exclusive<T>(fn: () => Promise<T>): Promise<T>;
+  run(
+    rows: readonly RowSpec[],
+    copies: readonly [number, number][],
+    after?: (enc: GPUCommandEncoder) => void,
+  ): Promise<void>;
+  logits(n: number): Promise<Float32Array>;
+  hidden(n: number): Promise<Float32Array>;
+}
+
 /** A KV-cached generation session (see {@link WebGpuModel.startGeneration}). */
 class WebGpuGenerationSession implements GenerationSession {
   readonly #model: WebGpuModel;
+  readonly #ops: SessionOps;
   readonly #kv: KvCache;
   readonly #batch: number;
   readonly #maxLen: number;
@@ -931,12 +950,14 @@ class WebGpuGenerationSession implements GenerationSession {
 
   constructor(
     model: WebGpuModel,
+    ops: SessionOps,
     kv: KvCache,
     batch: number,
     maxLen: number,
     onDispose: () => void,
   ) {
     this.#model = model;
+    this.#ops = ops;
     this.#kv = kv;
     this.#batch = batch;
     this.#maxLen = maxLen;
@@ -968,7 +989,7 @@ class WebGpuGenerationSession implements GenerationSession {
    * @returns Logits [B*V] at each row's last prompt position.
    */
   prefill(prompts: readonly (readonly number[])[]): Promise<Float32Array> {
-    return this.#model.exclusive(() => this.#prefill(prompts));
+    return this.#ops.exclusive(() => this.#prefill(prompts));
   }
 
   async #prefill(prompts: readonly (readonly number[])[]): Promise<Float32Array> {
@@ -1021,15 +1042,14 @@ class WebGpuGenerationSession implements GenerationSession {
         if (last >= r0 && last < r0 + chunk.length) copies.push([last - r0, b]);
       }
       const final = r0 + R >= rows.length;
-      await this.#model.runSessionRows(
-        this.#kv,
+      await this.#ops.run(
         chunk,
         copies,
         final ? (enc) => this.#shareKv(enc, prompts, source) : undefined,
       );
     }
     this.#lens = prompts.map((p) => p.length);
-    return this.#model.lastLogits(B);
+    return this.#ops.logits(B);
   }
 
   #shareKv(
@@ -1059,7 +1079,7 @@ class WebGpuGenerationSession implements GenerationSession {
    * @returns Logits [B*V] at the new positions.
    */
   step(tokens: readonly number[]): Promise<Float32Array> {
-    return this.#model.exclusive(() => this.#step(tokens));
+    return this.#ops.exclusive(() => this.#step(tokens));
   }
 
   async #step(tokens: readonly number[]): Promise<Float32Array> {
@@ -1081,9 +1101,9 @@ class WebGpuGenerationSession implements GenerationSession {
       const base = b * this.#maxLen;
       return { token, pos: lens[b], kvRow: base + lens[b], kvBase: base };
     });
-    await this.#model.runSessionRows(this.#kv, rows, rows.map((_, b) => [b, b]));
+    await this.#ops.run(rows, rows.map((_, b) => [b, b]));
     for (let b = 0; b < B; b++) lens[b]++;
-    return this.#model.lastLogits(B);
+    return this.#ops.logits(B);
   }
 
   /**
@@ -1094,7 +1114,7 @@ class WebGpuGenerationSession implements GenerationSession {
   lastHidden(): Promise<Float32Array> {
     this.#check();
     if (this.#lens === null) throw new ModelError("state", "No hidden states before prefill");
-    return this.#model.exclusive(() => this.#model.lastHidden(this.#batch));
+    return this.#ops.exclusive(() => this.#ops.hidden(this.#batch));
   }
 
   /** Frees the cache. */
