@@ -29,6 +29,8 @@ export class GpuError extends Error {
   /** Stable machine-readable reason. */
   readonly code: GpuErrorCode;
   /**
+   * Makes the error.
+   *
    * @param code Stable reason.
    * @param message What was wrong, the value, what was expected, what to do.
    * @param options `cause` of a wrapped error.

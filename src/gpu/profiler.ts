@@ -26,6 +26,8 @@ export class GpuProfiler {
   readonly #totals = new Map<string, number>();
 
   /**
+   * Makes the query set (4096 timestamps) and its resolve buffer.
+   *
    * @param ctx A context with timestamps.
    */
   constructor(ctx: GpuContext) {

@@ -26,8 +26,18 @@ export {
   parseModelConfig,
   type RopeScaling,
 } from "./config.ts";
-export { type Checkpoint, openCheckpoint } from "./checkpoint.ts";
-export { CheckpointError, ModelError } from "./errors.ts";
+export {
+  type Checkpoint,
+  openCheckpoint,
+  type SafetensorsDtype,
+  type TensorInfo,
+} from "./checkpoint.ts";
+export {
+  CheckpointError,
+  type CheckpointErrorCode,
+  ModelError,
+  type ModelErrorCode,
+} from "./errors.ts";
 export { CpuModel, loadCpuModel } from "./cpu_model.ts";
 export * from "./generate.ts";
 export * from "./sampling.ts";

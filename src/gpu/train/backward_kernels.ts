@@ -41,6 +41,14 @@ export const SUMSQ_PER_THREAD = 16;
 export const SUMSQ_CHUNK: number = ROW_WG * SUMSQ_PER_THREAD;
 
 const ceilDiv = (a: number, b: number) => Math.ceil(a / b);
+/** Most workgroups per grid dimension WebGPU guarantees. */
+const MAX_GRID = 65535;
+/** A 1-D count of workgroups as a 2-D grid within the per-dimension limit. */
+const grid2d = (groups: number): [number, number, number] => [
+  Math.min(groups, MAX_GRID),
+  Math.ceil(groups / MAX_GRID),
+  1,
+];
 const ATT_LAYOUT: ("uniform" | "read" | "read_write")[] = [
   "uniform",
   "read",
@@ -568,7 +576,7 @@ export class BackwardKernels {
       this.#k.adamw_step,
       adamwFields(n, h.lr, h.beta1, h.beta2, h.eps, h.weightDecay, bc1, bc2Sqrt, h.clip),
       [bufs.param, bufs.grad, bufs.m, bufs.v, bufs.partials],
-      [ceilDiv(n, ROW_WG), 1, 1],
+      grid2d(ceilDiv(n, ROW_WG)),
     );
   }
 }
