@@ -66,8 +66,32 @@ export function attentionBlocks(runs: readonly AttentionBlock[]): Uint32Array {
  * The attention kernel family (one pipeline per head size).
  *
  * @example
- * ```ts ignore
- * const att = await AttentionKernel.create(ctx, 64);
+ * ```ts
+ * import { encodeDispatch, GpuContext } from "./context.ts";
+ * import { attentionBlocks, AttentionKernel } from "./attention.ts";
+ * if (await navigator.gpu?.requestAdapter()) {
+ *   const ctx = await GpuContext.create();
+ *   const att = await AttentionKernel.create(ctx, 8);
+ *   const buf = (data: Float32Array | Uint32Array) => {
+ *     const b = ctx.storage(data.byteLength, "b");
+ *     ctx.write(b, 0, data);
+ *     return b;
+ *   };
+ *   // One head, one position: the output is that position's value row.
+ *   const v = new Float32Array([1, 2, 3, 4, 5, 6, 7, 8]);
+ *   const blocks = buf(attentionBlocks([{ firstRow: 0, count: 1, kvBase: 0, firstPos: 0 }]));
+ *   const o = ctx.storage(32, "o");
+ *   const run = ctx.uniform(new Uint32Array([1, 0, 0, 0]), "run");
+ *   const op = att.bind({ nh: 1, nkv: 1, hs: 8 }, run, blocks, buf(v), buf(v), buf(v), o);
+ *   const enc = ctx.device.createCommandEncoder();
+ *   const pass = enc.beginComputePass();
+ *   encodeDispatch(pass, op, 1);
+ *   pass.end();
+ *   ctx.device.queue.submit([enc.finish()]);
+ *   const out = new Float32Array(await ctx.read(o, 0, 8 * 4));
+ *   ctx.destroy();
+ *   if (out.some((x, i) => Math.abs(x - v[i]) > 1e-6)) throw new Error(`unexpected ${out}`);
+ * }
  * ```
  */
 export class AttentionKernel {

@@ -51,8 +51,22 @@ export interface Dispatch {
  * @param op The dispatch.
  * @param rows Rows of this pass (the same value written into the run uniform).
  * @example Dispatching a bound op
- * ```ts ignore
- * encodeDispatch(pass, rmsnorm, rows);
+ * ```ts
+ * import { encodeDispatch, GpuContext } from "./context.ts";
+ * import { MlpKernel } from "./mlp.ts";
+ * if (await navigator.gpu?.requestAdapter()) {
+ *   const ctx = await GpuContext.create();
+ *   const mlp = await MlpKernel.create(ctx);
+ *   const [gu, h] = [ctx.storage(8, "gu"), ctx.storage(4, "h")];
+ *   const op = mlp.bind(ctx.uniform(new Uint32Array([1, 0, 0, 0]), "run"), gu, h, 1);
+ *   const enc = ctx.device.createCommandEncoder();
+ *   const pass = enc.beginComputePass();
+ *   encodeDispatch(pass, op, 1); // one row
+ *   pass.end();
+ *   ctx.device.queue.submit([enc.finish()]);
+ *   await ctx.device.queue.onSubmittedWorkDone();
+ *   ctx.destroy();
+ * }
  * ```
  */
 export function encodeDispatch(pass: GPUComputePassEncoder, op: Dispatch, rows: number): void {

@@ -15,9 +15,28 @@ export const EMBEDDING_WG = 64;
  * The embedding kernel family (one pipeline per table dtype).
  *
  * @example
- * ```ts ignore
- * const emb = await EmbeddingKernel.create(ctx, "f32");
- * const ops = emb.bind(run, rowsMeta, table, x);
+ * ```ts
+ * import { encodeDispatch, GpuContext } from "./context.ts";
+ * import { EmbeddingKernel } from "./embedding.ts";
+ * import { allocMatrix, writeRows } from "./weights.ts";
+ * if (await navigator.gpu?.requestAdapter()) {
+ *   const ctx = await GpuContext.create();
+ *   const emb = await EmbeddingKernel.create(ctx, "f32");
+ *   const table = allocMatrix(ctx, 3, 4, "f32", "table");
+ *   writeRows(ctx, table, 0, new Float32Array([0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2]));
+ *   const meta = ctx.storage(16, "meta");
+ *   ctx.write(meta, 0, new Uint32Array([2, 0, 0, 0])); // token 2 at position 0
+ *   const x = ctx.storage(16, "x");
+ *   const run = ctx.uniform(new Uint32Array([1, 0, 0, 0]), "run");
+ *   const enc = ctx.device.createCommandEncoder();
+ *   const pass = enc.beginComputePass();
+ *   for (const op of emb.bind(run, meta, table, x)) encodeDispatch(pass, op, 1);
+ *   pass.end();
+ *   ctx.device.queue.submit([enc.finish()]);
+ *   const out = new Float32Array(await ctx.read(x, 0, 4 * 4));
+ *   ctx.destroy();
+ *   if (out.some((v) => v !== 2)) throw new Error(`unexpected ${out}`);
+ * }
  * ```
  */
 export class EmbeddingKernel {

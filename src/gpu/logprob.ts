@@ -17,9 +17,25 @@ export const LOGPROB_NONE = 0xffffffff;
  * The log-prob kernel family.
  *
  * @example
- * ```ts ignore
- * const lp = await LogprobKernel.create(ctx);
- * const op = lp.bind(run, logits, targets, out, vocab);
+ * ```ts
+ * import { encodeDispatch, GpuContext } from "./context.ts";
+ * import { LogprobKernel } from "./logprob.ts";
+ * if (await navigator.gpu?.requestAdapter()) {
+ *   const ctx = await GpuContext.create();
+ *   const lp = await LogprobKernel.create(ctx);
+ *   const [logits, targets, out2] = [ctx.storage(16, "l"), ctx.storage(8, "t"), ctx.storage(8, "o")];
+ *   ctx.write(logits, 0, new Float32Array([0, 0, 0, 0])); // uniform over 4 tokens
+ *   ctx.write(targets, 0, new Uint32Array([1, 3])); // log p(1), p(3)
+ *   const run = ctx.uniform(new Uint32Array([1, 0, 0, 0]), "run");
+ *   const enc = ctx.device.createCommandEncoder();
+ *   const pass = enc.beginComputePass();
+ *   encodeDispatch(pass, lp.bind(run, logits, targets, out2, 4), 1);
+ *   pass.end();
+ *   ctx.device.queue.submit([enc.finish()]);
+ *   const out = new Float32Array(await ctx.read(out2, 0, 2 * 4));
+ *   ctx.destroy();
+ *   if (Math.abs(out[0] - Math.log(0.25)) > 1e-6 || Math.abs(out[1] - 0.25) > 1e-6) throw new Error(`unexpected ${out}`);
+ * }
  * ```
  */
 export class LogprobKernel {

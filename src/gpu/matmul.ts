@@ -55,9 +55,27 @@ export interface MatmulArgs {
  * The matmul kernel family: one pipeline per (weight dtype, tile shape).
  *
  * @example
- * ```ts ignore
- * const mm = await MatmulKernel.create(ctx, "f32", MATMUL_TILES_SMALL);
- * const ops = mm.bind({ run, x, w, y });
+ * ```ts
+ * import { encodeDispatch, GpuContext } from "./context.ts";
+ * import { MATMUL_TILES_SMALL, MatmulKernel } from "./matmul.ts";
+ * import { allocMatrix, writeRows } from "./weights.ts";
+ * if (await navigator.gpu?.requestAdapter()) {
+ *   const ctx = await GpuContext.create();
+ *   const mm = await MatmulKernel.create(ctx, "f32", MATMUL_TILES_SMALL);
+ *   const w = allocMatrix(ctx, 2, 4, "f32", "w"); // [N = 2, K = 4]
+ *   writeRows(ctx, w, 0, new Float32Array([1, 1, 1, 1, 1, 2, 3, 4]));
+ *   const [x, y] = [ctx.storage(16, "x"), ctx.storage(8, "y")];
+ *   ctx.write(x, 0, new Float32Array([1, 2, 3, 4])); // M = 1
+ *   const run = ctx.uniform(new Uint32Array([1, 0, 0, 0]), "run");
+ *   const enc = ctx.device.createCommandEncoder();
+ *   const pass = enc.beginComputePass();
+ *   for (const op of mm.bind({ run, x, w, y })) encodeDispatch(pass, op, 1);
+ *   pass.end();
+ *   ctx.device.queue.submit([enc.finish()]);
+ *   const out = new Float32Array(await ctx.read(y, 0, 2 * 4));
+ *   ctx.destroy();
+ *   if (out[0] !== 10 || out[1] !== 30) throw new Error(`unexpected ${out}`);
+ * }
  * ```
  */
 export class MatmulKernel {

@@ -14,9 +14,24 @@ export const MLP_WG = 64;
  * The SwiGLU kernel family.
  *
  * @example
- * ```ts ignore
- * const mlp = await MlpKernel.create(ctx);
- * const op = mlp.bind(run, gu, h, 4864);
+ * ```ts
+ * import { encodeDispatch, GpuContext } from "./context.ts";
+ * import { MlpKernel } from "./mlp.ts";
+ * if (await navigator.gpu?.requestAdapter()) {
+ *   const ctx = await GpuContext.create();
+ *   const mlp = await MlpKernel.create(ctx);
+ *   const [gu, h] = [ctx.storage(32, "gu"), ctx.storage(16, "h")];
+ *   ctx.write(gu, 0, new Float32Array([0, 1, 2, 3, 5, 5, 5, 5])); // gate | up, FF = 4
+ *   const run = ctx.uniform(new Uint32Array([1, 0, 0, 0]), "run");
+ *   const enc = ctx.device.createCommandEncoder();
+ *   const pass = enc.beginComputePass();
+ *   encodeDispatch(pass, mlp.bind(run, gu, h, 4), 1);
+ *   pass.end();
+ *   ctx.device.queue.submit([enc.finish()]);
+ *   const out = new Float32Array(await ctx.read(h, 0, 4 * 4));
+ *   ctx.destroy();
+ *   if (out[0] !== 0 || Math.abs(out[1] - 5 / (1 + Math.exp(-1))) > 1e-5) throw new Error(`unexpected ${out}`);
+ * }
  * ```
  */
 export class MlpKernel {

@@ -13,9 +13,21 @@ const MAX_QUERIES = 4096;
  * Collects per-label GPU nanoseconds (needs `timestamp-query`).
  *
  * @example
- * ```ts ignore
- * const prof = new GpuProfiler(ctx);
- * const pass = enc.beginComputePass({ timestampWrites: prof.next("matmul") });
+ * ```ts
+ * import { GpuContext } from "./context.ts";
+ * import { GpuProfiler } from "./profiler.ts";
+ * if (await navigator.gpu?.requestAdapter()) {
+ *   const ctx = await GpuContext.create();
+ *   if (ctx.hasTimestamps) {
+ *     const prof = new GpuProfiler(ctx);
+ *     const enc = ctx.device.createCommandEncoder();
+ *     enc.beginComputePass({ timestampWrites: prof.next("empty") }).end();
+ *     ctx.device.queue.submit([enc.finish()]);
+ *     await prof.flush();
+ *     if (!prof.totals().has("empty")) throw new Error();
+ *   }
+ *   ctx.destroy();
+ * }
  * ```
  */
 export class GpuProfiler {

@@ -14,9 +14,25 @@ export const RMSNORM_WG = 256;
  * The RMSNorm kernel family.
  *
  * @example
- * ```ts ignore
- * const norm = await RmsNormKernel.create(ctx);
- * const op = norm.bind(run, x, weight, y, 896, 1e-6);
+ * ```ts
+ * import { encodeDispatch, GpuContext } from "./context.ts";
+ * import { RmsNormKernel } from "./rmsnorm.ts";
+ * if (await navigator.gpu?.requestAdapter()) {
+ *   const ctx = await GpuContext.create();
+ *   const norm = await RmsNormKernel.create(ctx);
+ *   const [x, w, y] = [ctx.storage(16, "x"), ctx.storage(16, "w"), ctx.storage(16, "y")];
+ *   ctx.write(x, 0, new Float32Array([3, 4, 0, 0])); // rms = 2.5
+ *   ctx.write(w, 0, new Float32Array([1, 1, 1, 2]));
+ *   const run = ctx.uniform(new Uint32Array([1, 0, 0, 0]), "run");
+ *   const enc = ctx.device.createCommandEncoder();
+ *   const pass = enc.beginComputePass();
+ *   encodeDispatch(pass, norm.bind(run, x, w, y, 4, 0), 1);
+ *   pass.end();
+ *   ctx.device.queue.submit([enc.finish()]);
+ *   const out = new Float32Array(await ctx.read(y, 0, 4 * 4));
+ *   ctx.destroy();
+ *   if (Math.abs(out[0] - 1.2) > 1e-6 || Math.abs(out[1] - 1.6) > 1e-6) throw new Error(`unexpected ${out}`);
+ * }
  * ```
  */
 export class RmsNormKernel {

@@ -53,9 +53,41 @@ export interface RopeBuffers {
  * The rope kernel family.
  *
  * @example
- * ```ts ignore
- * const rope = await RopeKernel.create(ctx);
- * const op = rope.bind(shape, buffers);
+ * ```ts
+ * import { encodeDispatch, GpuContext } from "./context.ts";
+ * import { RopeKernel } from "./rope.ts";
+ * if (await navigator.gpu?.requestAdapter()) {
+ *   const ctx = await GpuContext.create();
+ *   const rope = await RopeKernel.create(ctx);
+ *   const buf = (data: Float32Array | Uint32Array) => {
+ *     const b = ctx.storage(data.byteLength, "b");
+ *     ctx.write(b, 0, data);
+ *     return b;
+ *   };
+ *   // Position 0 rotates by nothing: q comes out as it went in.
+ *   const qkv = new Float32Array([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]); // q | k | v, HS = 4
+ *   const q = ctx.storage(16, "q");
+ *   const op = rope.bind({ nh: 1, nkv: 1, hs: 4, qkNorm: false, eps: 1e-6 }, {
+ *     run: ctx.uniform(new Uint32Array([1, 0, 0, 0]), "run"),
+ *     qkv: buf(qkv),
+ *     rowsMeta: buf(new Uint32Array([0, 0, 0, 0])),
+ *     cos: buf(new Float32Array([1, 1])),
+ *     sin: buf(new Float32Array([0, 0])),
+ *     qNorm: buf(new Float32Array(4)),
+ *     kNorm: buf(new Float32Array(4)),
+ *     q,
+ *     kCache: ctx.storage(16, "k"),
+ *     vCache: ctx.storage(16, "v"),
+ *   });
+ *   const enc = ctx.device.createCommandEncoder();
+ *   const pass = enc.beginComputePass();
+ *   encodeDispatch(pass, op, 1);
+ *   pass.end();
+ *   ctx.device.queue.submit([enc.finish()]);
+ *   const out = new Float32Array(await ctx.read(q, 0, 4 * 4));
+ *   ctx.destroy();
+ *   if (out.some((x, i) => x !== qkv[i])) throw new Error(`unexpected ${out}`);
+ * }
  * ```
  */
 export class RopeKernel {

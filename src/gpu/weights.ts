@@ -50,8 +50,15 @@ export function dtypeBytes(dtype: WeightDType): number {
  * @returns The (uninitialised) matrix.
  * @throws {GpuError} code "limits" when one row is larger than a binding.
  * @example
- * ```ts ignore
- * const m = allocMatrix(ctx, 151936, 896, "f32", "lm_head.weight");
+ * ```ts
+ * import { GpuContext } from "./context.ts";
+ * import { allocMatrix } from "./weights.ts";
+ * if (await navigator.gpu?.requestAdapter()) {
+ *   const ctx = await GpuContext.create();
+ *   const m = allocMatrix(ctx, 10, 4, "f32", "w", 64); // chunks of at most 64 bytes = 4 rows
+ *   if (m.chunks.length !== 3 || m.chunks[2].rows !== 2) throw new Error();
+ *   ctx.destroy();
+ * }
  * ```
  */
 export function allocMatrix(
@@ -94,8 +101,17 @@ export function allocMatrix(
  * @param data Row-major values, a whole number of rows.
  * @throws {RangeError} When the data is not whole rows or runs past the matrix.
  * @example
- * ```ts ignore
- * writeRows(ctx, qkv, 0, await ckpt.readF32("model.layers.0.self_attn.q_proj.weight"));
+ * ```ts
+ * import { GpuContext } from "./context.ts";
+ * import { allocMatrix, writeRows } from "./weights.ts";
+ * if (await navigator.gpu?.requestAdapter()) {
+ *   const ctx = await GpuContext.create();
+ *   const m = allocMatrix(ctx, 2, 4, "f32", "w");
+ *   writeRows(ctx, m, 1, new Float32Array([5, 6, 7, 8]));
+ *   const back = new Float32Array(await ctx.read(m.chunks[0].buffer, 16, 16));
+ *   ctx.destroy();
+ *   if (back[3] !== 8) throw new Error();
+ * }
  * ```
  */
 export function writeRows(
