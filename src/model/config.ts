@@ -8,6 +8,7 @@
 
 import { join } from "node:path";
 import { CheckpointError } from "./errors.ts";
+import { readCheckpointJson } from "./_read_json.ts";
 
 /** RoPE frequency scaling (only Llama-3's is supported besides none). */
 export interface RopeScaling {
@@ -322,8 +323,8 @@ export function parseModelConfig(json: unknown, source: string): ModelConfig {
  *
  * @param dir A checkpoint folder.
  * @returns The parsed config.
- * @throws {CheckpointError} `not_found` when config.json is absent, `bad_config` for invalid
- *   JSON, or any {@link parseModelConfig} error.
+ * @throws {CheckpointError} `not_found` when config.json is absent, `io` when it cannot be read,
+ *   `bad_config` for invalid JSON, or any {@link parseModelConfig} error.
  *
  * @example Loading a folder
  * ```ts
@@ -339,29 +340,9 @@ export function parseModelConfig(json: unknown, source: string): ModelConfig {
  * ```
  */
 export async function loadModelConfig(dir: string): Promise<ModelConfig> {
-  const path = join(dir, "config.json");
-  let text: string;
-  try {
-    text = await Deno.readTextFile(path);
-  } catch (cause) {
-    if (cause instanceof Deno.errors.NotFound) {
-      throw new CheckpointError(
-        "not_found",
-        `Cannot read checkpoint config: no config.json in ${dir}; pass the folder holding config.json and the safetensors files`,
-        { cause },
-      );
-    }
-    throw new CheckpointError("io", `Cannot read ${path}: ${(cause as Error).message}`, { cause });
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (cause) {
-    throw new CheckpointError(
-      "bad_config",
-      `Invalid JSON in ${path}: ${(cause as Error).message}`,
-      { cause },
-    );
-  }
-  return parseModelConfig(json, path);
+  const json = await readCheckpointJson(dir, "config.json", {
+    action: "Cannot read checkpoint config",
+    fix: "pass the folder holding config.json and the safetensors files",
+  });
+  return parseModelConfig(json, join(dir, "config.json"));
 }

@@ -19,6 +19,7 @@ import { Tokenizer } from "@huggingface/tokenizers";
 import { Template } from "@huggingface/jinja";
 import { join } from "node:path";
 import { CheckpointError } from "./errors.ts";
+import { readCheckpointJson } from "./_read_json.ts";
 
 /** One chat message; extra fields (tool_calls, reasoning_content) pass through to the template. */
 export interface ChatMessage {
@@ -186,33 +187,11 @@ export class ModelTokenizer {
    * ```
    */
   static async load(dir: string): Promise<ModelTokenizer> {
-    const read = async (name: string) => {
-      const path = join(dir, name);
-      let text: string;
-      try {
-        text = await Deno.readTextFile(path);
-      } catch (cause) {
-        if (cause instanceof Deno.errors.NotFound) {
-          throw new CheckpointError(
-            "not_found",
-            `Cannot load the tokenizer: no ${name} in ${dir}; copy the model's tokenizer files into the folder`,
-            { cause },
-          );
-        }
-        throw new CheckpointError("io", `Cannot read ${path}: ${(cause as Error).message}`, {
-          cause,
-        });
-      }
-      try {
-        return JSON.parse(text);
-      } catch (cause) {
-        throw new CheckpointError(
-          "bad_config",
-          `Invalid JSON in ${path}: ${(cause as Error).message}`,
-          { cause },
-        );
-      }
-    };
+    const read = (name: string) =>
+      readCheckpointJson(dir, name, {
+        action: "Cannot load the tokenizer",
+        fix: "copy the model's tokenizer files into the folder",
+      }) as Promise<Record<string, unknown> | null>;
     const optional = async (name: string): Promise<string | undefined> => {
       try {
         return await Deno.readTextFile(join(dir, name));

@@ -23,6 +23,7 @@ import {
   DeleteObjectCommand,
   GetObjectCommand,
   HeadObjectCommand,
+  type HeadObjectCommandOutput,
   ListObjectsCommand,
   PutObjectCommand,
   S3Client,
@@ -412,18 +413,23 @@ export class S3Store implements ObjectStore {
     await this.#putMultipart(key, body, digest);
   }
 
+  /** HEAD `key` within the HEAD timeout, retried like every other operation. */
+  #headWithRetry(key: string): Promise<HeadObjectCommandOutput> {
+    return this.#withRetry(
+      "head",
+      key,
+      (abortSignal) =>
+        this.#client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }), {
+          abortSignal,
+        }),
+      this.#headTimeoutMs,
+    );
+  }
+
   /** Whether `key` now holds exactly our upload (size and SHA-256 metadata). */
   async #holds(key: string, sizeBytes: number, digest: string): Promise<boolean> {
     try {
-      const head = await this.#withRetry(
-        "head",
-        key,
-        (abortSignal) =>
-          this.#client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }), {
-            abortSignal,
-          }),
-        this.#headTimeoutMs,
-      );
+      const head = await this.#headWithRetry(key);
       return head.ContentLength === sizeBytes && head.Metadata?.[SHA256_METADATA_KEY] === digest;
     } catch (error) {
       if (error instanceof StorageError) return false;
@@ -610,15 +616,7 @@ export class S3Store implements ObjectStore {
     const chunk = this.#rangeChunkBytes;
     // HEAD first (as the reference does): small objects then come in one plain GET, large ones
     // in ranges; an empty object is never asked for a byte range (S3 answers 416).
-    const head = await this.#withRetry(
-      "head",
-      key,
-      (abortSignal) =>
-        this.#client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }), {
-          abortSignal,
-        }),
-      this.#headTimeoutMs,
-    );
+    const head = await this.#headWithRetry(key);
     const size = head.ContentLength ?? 0;
     if (size <= chunk) {
       const whole = await this.#withRetry(
@@ -760,15 +758,7 @@ export class S3Store implements ObjectStore {
   async head(key: string): Promise<ObjectInfo | null> {
     validateKey(key);
     try {
-      const response = await this.#withRetry(
-        "head",
-        key,
-        (abortSignal) =>
-          this.#client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }), {
-            abortSignal,
-          }),
-        this.#headTimeoutMs,
-      );
+      const response = await this.#headWithRetry(key);
       return {
         key,
         sizeBytes: response.ContentLength ?? 0,

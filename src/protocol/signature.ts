@@ -311,6 +311,17 @@ export interface SignedCommit {
   readonly beacon: { readonly randomness: string };
 }
 
+// The commit binding's inputs, as the reference passes them from a commit dict (spec §4.3).
+function bindingOf(commit: Omit<SignedCommit, "signature">): Uint8Array {
+  return commitBinding(
+    commit.tokens,
+    commit.beacon.randomness,
+    commit.model.name,
+    commit.model.layer_index,
+    commit.commitments,
+  );
+}
+
 /**
  * Signs a commit's binding and returns lowercase hex, as stored in `commit.signature`.
  *
@@ -338,13 +349,7 @@ export function signCommit(
   commit: Omit<SignedCommit, "signature">,
   keypair: Sr25519Keypair,
 ): string {
-  const binding = commitBinding(
-    commit.tokens,
-    commit.beacon.randomness,
-    commit.model.name,
-    commit.model.layer_index,
-    commit.commitments,
-  );
+  const binding = bindingOf(commit);
   return bytesToHex(signSr25519(binding, keypair));
 }
 
@@ -376,12 +381,6 @@ export function verifyCommitSignature(
 ): boolean {
   if (!ACCEPTED_PROOF_VERSIONS.includes(commit.proof_version)) return false;
   if (!/^(0[xX])?([0-9a-fA-F]{2})+$/.test(commit.signature)) return false;
-  const binding = commitBinding(
-    commit.tokens,
-    commit.beacon.randomness,
-    commit.model.name,
-    commit.model.layer_index,
-    commit.commitments,
-  );
+  const binding = bindingOf(commit);
   return verifyBindingSignature(binding, hexToBytes(commit.signature), minerHotkey);
 }

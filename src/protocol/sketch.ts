@@ -13,6 +13,19 @@
 import { PRIME_Q } from "./constants.ts";
 import { logMagnitudeBucket } from "./bucket.ts";
 
+// Order-invariant v5 sketch: the chosen indices in ascending order (insertion sort; k is 16).
+function sortIndicesAscending(idx: Int32Array, k: number): void {
+  for (let i = 1; i < k; i++) {
+    const v = idx[i];
+    let p = i - 1;
+    while (p >= 0 && idx[p] > v) {
+      idx[p + 1] = idx[p];
+      p--;
+    }
+    idx[p + 1] = v;
+  }
+}
+
 /**
  * Selects the top-`k` entries of one row by the tie rule above, in one pass with a small sorted
  * insertion array (no full sort). Writes the chosen indices, ascending, into `idxOut[0..k)`.
@@ -46,16 +59,7 @@ function selectTopk(
     idx[pos] = j;
     if (count === k) threshold = mag[k - 1];
   }
-  // Order-invariant v5 sketch: the chosen indices in ascending order.
-  for (let i = 1; i < k; i++) {
-    const v = idx[i];
-    let p = i - 1;
-    while (p >= 0 && idx[p] > v) {
-      idx[p + 1] = idx[p];
-      p--;
-    }
-    idx[p + 1] = v;
-  }
+  sortIndicesAscending(idx, k);
 }
 
 /**
@@ -92,15 +96,7 @@ function selectTopkF32(
     idx[pos] = j;
     if (count === k) threshold = mag[k - 1];
   }
-  for (let i = 1; i < k; i++) {
-    const v = idx[i];
-    let p = i - 1;
-    while (p >= 0 && idx[p] > v) {
-      idx[p + 1] = idx[p];
-      p--;
-    }
-    idx[p + 1] = v;
-  }
+  sortIndicesAscending(idx, k);
 }
 
 function sketchRow(

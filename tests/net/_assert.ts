@@ -38,3 +38,14 @@ export async function assertRejectsWithCode(
   }
   return withCode;
 }
+
+/** Requires `fn()` to throw a RangeError and returns its message. */
+export function throwsRangeError(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (error) {
+    if (error instanceof RangeError) return error.message;
+    throw error;
+  }
+  throw new Error("expected a RangeError");
+}

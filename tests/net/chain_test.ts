@@ -1,4 +1,4 @@
-import { assert, assertEquals, assertRejectsWithCode } from "./_assert.ts";
+import { assert, assertEquals, assertRejectsWithCode, throwsRangeError } from "./_assert.ts";
 import { ManualClock } from "./_manual_clock.ts";
 import {
   NETWORK_ENDPOINTS,
@@ -8,16 +8,6 @@ import {
 } from "../../src/net/chain.ts";
 import { ChainError } from "../../src/net/chain_errors.ts";
 import { LocalChain } from "../../src/net/local_chain.ts";
-
-function throwsRangeError(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof RangeError) return error.message;
-    throw error;
-  }
-  throw new Error("expected a RangeError");
-}
 
 /** A clock whose sleeps jump time forward at once: drives polling loops without waiting. */
 class JumpClock extends ManualClock {

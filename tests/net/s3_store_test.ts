@@ -16,7 +16,13 @@ import {
   type StorageRetryEvent,
 } from "../../src/net/s3_store.ts";
 import { objectStoreContract } from "./_object_store_contract.ts";
-import { type RunningS3rver, S3RVER_ACCESS_KEY, S3RVER_SECRET, startS3rver } from "./_s3rver.ts";
+import {
+  type RunningS3rver,
+  S3RVER_ACCESS_KEY,
+  S3RVER_SECRET,
+  s3rverStore,
+  startS3rver,
+} from "./_s3rver.ts";
 import { type Fault, FaultProxy } from "./_fault_proxy.ts";
 import { ManualClock } from "./_manual_clock.ts";
 import { md5 } from "@noble/hashes/legacy.js";
@@ -25,19 +31,9 @@ import { bytesToHex } from "@noble/hashes/utils.js";
 const MIB = 1024 * 1024;
 const KEY = new AccessKey(S3RVER_ACCESS_KEY, S3RVER_SECRET);
 
-function storeFor(s3: RunningS3rver, options: Partial<S3StoreOptions> = {}): S3Store {
-  return new S3Store({
-    endpoint: s3.endpoint,
-    bucket: s3.bucket,
-    credentials: KEY,
-    forcePathStyle: true,
-    ...options,
-  });
-}
-
 async function withS3(body: (s3: RunningS3rver, direct: S3Store) => Promise<void>): Promise<void> {
   const s3 = await startS3rver();
-  const direct = storeFor(s3);
+  const direct = s3rverStore(s3);
   try {
     await body(s3, direct);
   } finally {
@@ -65,7 +61,7 @@ async function withFaults(
     const proxy = FaultProxy.start(s3.port, plan);
     const clock = new ManualClock(Date.now(), 5_000);
     const retries: StorageRetryEvent[] = [];
-    const faulty = storeFor(s3, {
+    const faulty = s3rverStore(s3, {
       ...options,
       endpoint: proxy.url,
       clock,
@@ -87,7 +83,7 @@ objectStoreContract("S3Store", (body) => withS3((_, store) => body(store)));
 
 Deno.test("S3Store.put() uses multipart above the threshold and the object reads back whole", () =>
   withS3(async (s3) => {
-    const store = storeFor(s3, {
+    const store = s3rverStore(s3, {
       multipartThresholdBytes: 6 * MIB,
       partSizeBytes: 5 * MIB,
       partConcurrency: 2,
@@ -105,7 +101,7 @@ Deno.test("S3Store.put() uses multipart above the threshold and the object reads
 
 Deno.test("S3Store.put() without staging uploads with one plain PUT", () =>
   withS3(async (s3) => {
-    const store = storeFor(s3, { stagedUploads: false });
+    const store = s3rverStore(s3, { stagedUploads: false });
     try {
       await store.put("plain.bin", pattern(1000));
       assertEquals(await store.get("plain.bin"), pattern(1000));
@@ -125,7 +121,7 @@ Deno.test("S3Store.get() downloads a large object in ranged parts and checks it 
   withS3(async (s3, direct) => {
     const body = pattern(3 * MIB + 17, 5);
     await direct.put("ranged.bin", body);
-    const ranged = storeFor(s3, { rangeChunkBytes: MIB, rangeConcurrency: 3 });
+    const ranged = s3rverStore(s3, { rangeChunkBytes: MIB, rangeConcurrency: 3 });
     try {
       assertEquals(await ranged.get("ranged.bin"), body);
     } finally {
@@ -145,7 +141,7 @@ Deno.test("S3Store.list() follows continuation tokens across pages", () =>
   withS3(async (s3, direct) => {
     const keys = ["p/1", "p/2", "p/3", "p/4", "p/5"];
     for (const key of keys) await direct.put(key, new Uint8Array([1]));
-    const paged = storeFor(s3, { listPageSize: 2 });
+    const paged = s3rverStore(s3, { listPageSize: 2 });
     try {
       assertEquals((await paged.list("p/")).map((i) => i.key), keys);
     } finally {
@@ -156,7 +152,7 @@ Deno.test("S3Store.list() follows continuation tokens across pages", () =>
 Deno.test("S3Store rejects wrong credentials as access_denied without retrying", () =>
   withS3(async (s3) => {
     const retries: StorageRetryEvent[] = [];
-    const store = storeFor(s3, {
+    const store = s3rverStore(s3, {
       credentials: new AccessKey("WRONGKEY", "nope"),
       onRetry: (e) => retries.push(e),
     });
@@ -269,7 +265,7 @@ Deno.test("S3Store.get() detects an object whose stored bytes were altered", () 
 
 Deno.test("S3Store.get() detects an altered multipart object through its SHA-256", () =>
   withS3(async (s3) => {
-    const store = storeFor(s3, { multipartThresholdBytes: 6 * MIB, partSizeBytes: 5 * MIB });
+    const store = s3rverStore(s3, { multipartThresholdBytes: 6 * MIB, partSizeBytes: 5 * MIB });
     try {
       await store.put("m.bin", pattern(6 * MIB));
       const path = s3.objectPath("m.bin");

@@ -1,4 +1,4 @@
-import { assertEquals } from "./_assert.ts";
+import { assertEquals, throwsRangeError } from "./_assert.ts";
 import {
   convertWeightsForEmit,
   roundHalfEven,
@@ -19,16 +19,6 @@ interface Case {
 const FIXTURE: { cases: Case[] } = JSON.parse(
   await Deno.readTextFile(new URL("../fixtures/chain/weights_u16.json", import.meta.url)),
 );
-
-function throwsRangeError(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof RangeError) return error.message;
-    throw error;
-  }
-  throw new Error("expected a RangeError");
-}
 
 for (const c of FIXTURE.cases) {
   Deno.test(`convertWeightsForEmit() matches the SDK on "${c.name}"`, () => {

@@ -12,9 +12,7 @@ import {
   writeParquet,
 } from "parquet-wasm";
 import { WINDOW_FIELDS } from "../../src/net/_window_arrow.ts";
-import { AccessKey } from "../../src/net/credentials.ts";
 import { FolderStore } from "../../src/net/folder_store.ts";
-import { S3Store } from "../../src/net/s3_store.ts";
 import { windowFileKey } from "../../src/net/storage.ts";
 import {
   decodeWindowFile,
@@ -27,7 +25,7 @@ import {
 } from "../../src/net/window_file.ts";
 import { WindowFileError } from "../../src/net/window_file_error.ts";
 import type { Rollout } from "../../src/protocol/rollout.ts";
-import { S3RVER_ACCESS_KEY, S3RVER_SECRET, startS3rver } from "./_s3rver.ts";
+import { s3rverStore, startS3rver } from "./_s3rver.ts";
 
 const FIXTURE_DIR = new URL("../../../shared/fixtures/window/", import.meta.url);
 const fixtureBytes = await Deno.readFile(new URL("qwen3-tiny-window.parquet", FIXTURE_DIR));
@@ -315,12 +313,7 @@ Deno.test("getWindowFile() reports an absent window as not_found", async () => {
 
 Deno.test("getWindowFile() reads back a window file put to S3", async () => {
   const s3 = await startS3rver();
-  const store = new S3Store({
-    endpoint: s3.endpoint,
-    bucket: s3.bucket,
-    credentials: new AccessKey(S3RVER_ACCESS_KEY, S3RVER_SECRET),
-    forcePathStyle: true,
-  });
+  const store = s3rverStore(s3);
   try {
     const fixture = JSON.parse(
       await Deno.readTextFile(

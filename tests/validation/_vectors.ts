@@ -4,21 +4,7 @@
  * beyond 2^53 (they become bigints).
  */
 
-/** Parses JSON, turning integer literals beyond 2^53 into bigints (reviver source access). */
-export function parseJsonLossless(text: string): unknown {
-  return JSON.parse(
-    text,
-    function (this: unknown, _key: string, value: unknown, context?: { source?: string }) {
-      if (
-        typeof value === "number" && context?.source !== undefined &&
-        /^-?\d+$/.test(context.source) && !Number.isSafeInteger(value)
-      ) {
-        return BigInt(context.source);
-      }
-      return value;
-    } as (this: unknown, key: string, value: unknown) => unknown,
-  );
-}
+import { parseJsonLossless } from "../protocol/_fixtures.ts";
 
 // deno-lint-ignore no-explicit-any
 export const VECTORS: any = parseJsonLossless(

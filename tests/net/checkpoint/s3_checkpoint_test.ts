@@ -3,7 +3,6 @@
 // rebuilds it and gets the trainer's weights bit for bit.
 import { deepStrictEqual } from "node:assert/strict";
 import { join } from "node:path";
-import { AccessKey } from "../../../src/net/credentials.ts";
 import { findReadyCheckpoint, reconstructCheckpoint } from "../../../src/net/checkpoint/fetch.ts";
 import { loadStateDict, saveStateDict } from "../../../src/net/checkpoint/local_weights.ts";
 import {
@@ -14,8 +13,7 @@ import {
   publishFullCheckpoint,
 } from "../../../src/net/checkpoint/publish.ts";
 import { castTensor, type StateDict } from "../../../src/net/checkpoint/state_dict.ts";
-import { S3Store } from "../../../src/net/s3_store.ts";
-import { S3RVER_ACCESS_KEY, S3RVER_SECRET, startS3rver } from "../_s3rver.ts";
+import { s3rverStore, startS3rver } from "../_s3rver.ts";
 import { goldenStateDict } from "./_golden.ts";
 
 const FIELDS: PublishFields = {
@@ -46,12 +44,7 @@ function weightsAt(step: number): StateDict {
 
 Deno.test("reconstructCheckpoint() rebuilds a chain published to S3", async () => {
   const s3 = await startS3rver();
-  const store = new S3Store({
-    endpoint: s3.endpoint,
-    bucket: s3.bucket,
-    credentials: new AccessKey(S3RVER_ACCESS_KEY, S3RVER_SECRET),
-    forcePathStyle: true,
-  });
+  const store = s3rverStore(s3);
   const root = await Deno.makeTempDir();
   try {
     const staging = join(root, "staging");
