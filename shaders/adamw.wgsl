@@ -7,7 +7,7 @@
 // Shapes: param, grad, m, v [n] f32 (param/m/v read_write, grad read); partials [ceil(n / CHUNK)]
 // f32 (read_write).
 // Bindings: 0 params (uniform), 1 param, 2 grad, 3 m, 4 v, 5 partials.
-// Dispatch: _step: (ceil(n / WG), 1, 1); _sumsq: (ceil(n / CHUNK), 1, 1) workgroups of WG threads
+// Dispatch: _step: (min(ceil(n / WG), 65535), ceil(ceil(n / WG) / 65535), 1); _sumsq: (ceil(n / CHUNK), 1, 1) workgroups of WG threads
 // (WG a power of two, CHUNK = WG·PER_THREAD).
 //
 // Determinism: the step is elementwise; each partial is thread-strided sequential sums inside its
@@ -41,8 +41,13 @@ override PER_THREAD: u32 = 16u;
 var<workgroup> red: array<f32, WG>;
 
 @compute @workgroup_size(WG)
-fn adamw_step(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let i = gid.x;
+fn adamw_step(
+  @builtin(workgroup_id) wg: vec3<u32>,
+  @builtin(num_workgroups) nwg: vec3<u32>,
+  @builtin(local_invocation_index) lid: u32,
+) {
+  // 2-D grid: a large tensor needs more than 65535 workgroups in x.
+  let i = (wg.y * nwg.x + wg.x) * WG + lid;
   if (i >= p.n) {
     return;
   }
