@@ -2,19 +2,21 @@
  * Runs the learning demonstration (src/train/learning_demo.ts) and writes the reward curve to
  * docs/train_learning.svg; prints one JSON object per window.
  * Usage: deno run -A bench/train_learning.ts [windows=20] [svgPath=docs/train_learning.svg]
+ *   [lr=3e-3] [klCoef=0.02]
  */
 import { rewardSvg, runLearningDemo } from "../src/train/learning_demo.ts";
 
 const windows = Number(Deno.args[0] ?? 20);
 const svgPath = Deno.args[1] ?? "docs/train_learning.svg";
-const lr = Number(Deno.args[2] ?? 1e-2);
+const lr = Number(Deno.args[2] ?? 3e-3);
+const klCoef = Number(Deno.args[3] ?? 0.02);
 const dir = await Deno.makeTempDir({ prefix: "grail-train-demo-" });
 const t0 = performance.now();
 try {
   const rows = await runLearningDemo({
     dir,
     windows,
-    hyper: { lr },
+    hyper: { lr, klCoef },
     onWindow: (r) =>
       console.log(JSON.stringify({
         name: "train_learning",

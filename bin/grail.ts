@@ -9,6 +9,7 @@ import { main as chain } from "../src/cli/chain.ts";
 import { main as demo } from "../src/cli/demo.ts";
 import { main as devnet } from "../src/cli/devnet.ts";
 import { main as mine } from "../src/cli/mine.ts";
+import { main as train } from "../src/cli/train.ts";
 import { main as validate } from "../src/cli/validate.ts";
 import { main as verify } from "../src/cli/verify.ts";
 
@@ -26,6 +27,7 @@ const SUBCOMMANDS: Record<string, Subcommand> = {
     summary: "run a local network: chain, buckets, beacon, miners, validator",
   },
   mine: { main: mine, summary: "run the miner against a subnet (wallet, R2 bucket, .env)" },
+  train: { main: train, summary: "run the GRPO trainer: train each window, publish checkpoints" },
   validate: { main: validate, summary: "run the validator: verify miners' windows, set weights" },
   verify: { main: verify, summary: "verify a window file's rollouts against a checkpoint" },
 };
