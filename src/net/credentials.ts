@@ -33,6 +33,8 @@ export class AccessKey {
   readonly #secretAccessKey: string;
 
   /**
+   * Wraps an access key pair.
+   *
    * @param accessKeyId Access key id.
    * @param secretAccessKey Secret access key.
    */

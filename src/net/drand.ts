@@ -334,6 +334,8 @@ export class DrandClient {
   readonly #maxStaleRounds: number;
 
   /**
+   * Creates a client for one drand chain over its relays.
+   *
    * @param options Chain, relays, timeout, fetch and clock.
    * @throws {RangeError} For an unsupported chain or an empty relay list.
    */

@@ -63,6 +63,8 @@ export class StorageError extends Error {
   readonly key: string | undefined;
 
   /**
+   * Creates the error.
+   *
    * @param code Stable reason.
    * @param message What went wrong, the value, what was expected, what to do.
    * @param options `cause` and the object `key`.
@@ -95,6 +97,8 @@ export class DrandError extends Error {
   readonly code: DrandErrorCode;
 
   /**
+   * Creates the error.
+   *
    * @param code Stable reason.
    * @param message What went wrong and what to do.
    * @param options `cause`.
@@ -124,6 +128,8 @@ export class WalletError extends Error {
   readonly path: string | undefined;
 
   /**
+   * Creates the error.
+   *
    * @param code Stable reason.
    * @param message What went wrong and what to do (never a secret).
    * @param options `cause` and the file `path`.

@@ -54,6 +54,8 @@ export class FolderStore implements ObjectStore {
   readonly root: string;
 
   /**
+   * Opens a store rooted at a local folder.
+   *
    * @param root Folder holding the objects (created on first write).
    * @throws {RangeError} For an empty path.
    */
@@ -109,6 +111,8 @@ export class FolderStore implements ObjectStore {
   }
 
   /**
+   * Reads a whole object.
+   *
    * @param key Object key.
    * @returns The whole object.
    * @throws {StorageError} `not_found` when absent; `io` on read errors.
@@ -123,6 +127,8 @@ export class FolderStore implements ObjectStore {
   }
 
   /**
+   * Reads an object's size and modification time.
+   *
    * @param key Object key.
    * @returns Size and mtime, or `null` when absent.
    * @throws {StorageError} `invalid_key` or `io`.
@@ -177,6 +183,8 @@ export class FolderStore implements ObjectStore {
   }
 
   /**
+   * Removes an object.
+   *
    * @param key Object key; absent keys are fine.
    * @throws {StorageError} `invalid_key` or `io`.
    */

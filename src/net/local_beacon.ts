@@ -58,6 +58,8 @@ export class LocalBeacon {
   readonly #secretKey: Uint8Array;
 
   /**
+   * Creates a deterministic local beacon.
+   *
    * @param options Seed, genesis and period.
    * @throws {RangeError} For a short seed or a bad period.
    */

@@ -214,6 +214,8 @@ export class S3Store implements ObjectStore {
   readonly #onRetry: ((event: StorageRetryEvent) => void) | undefined;
 
   /**
+   * Creates a store on one S3 (or R2) bucket.
+   *
    * @param options Endpoint, bucket, credentials and tuning.
    * @throws {RangeError} For a part size below 5 MiB or non-positive limits.
    */
@@ -751,6 +753,8 @@ export class S3Store implements ObjectStore {
   }
 
   /**
+   * Reads an object's size and modification time.
+   *
    * @param key Object key.
    * @returns Size and LastModified (whole seconds), or `null` when absent.
    * @throws {StorageError} For failures other than absence.
@@ -810,6 +814,8 @@ export class S3Store implements ObjectStore {
   }
 
   /**
+   * Removes an object.
+   *
    * @param key Object key; deleting an absent key succeeds.
    * @throws {StorageError} For failures other than absence.
    */

@@ -11,7 +11,7 @@ export const WINDOW_LENGTH = 30;
 /** Nominal seconds per block; seeds the miner's block-time EMA. */
 export const BLOCK_TIME_SECONDS = 12;
 /** Added to the deadline block's timestamp (a negative slack: files must land 4 s early). */
-export const DEADLINE_SLACK_SECONDS = -4;
+export const DEADLINE_SLACK_SECONDS: number = -4;
 /** Blocks between weight submissions. */
 export const WEIGHT_SUBMISSION_INTERVAL_BLOCKS = 360;
 /** Windows in the weights' rolling history: 360 / 30. */

@@ -17,7 +17,22 @@ import { selectMinersForValidation } from "./miner_sampling.ts";
 import { RollingCounts } from "./rolling_counts.ts";
 import { computeWeights, type WeightOptions, type WeightResult } from "./weights.ts";
 
-/** Scoring state of one validator process. */
+/**
+ * Scoring state of one validator process: call {@linkcode ScoringState.beginWindow} and
+ * {@linkcode ScoringState.endWindow} once per processed window, then ask for weights.
+ *
+ * @example A miner whose window file was invalid is not sampled again
+ * ```ts
+ * import { ScoringState } from "./scoring_state.ts";
+ * import { invalidFileMetrics } from "./aggregation.ts";
+ * import { deepStrictEqual } from "node:assert/strict";
+ *
+ * const state = new ScoringState();
+ * deepStrictEqual(state.beginWindow(["a"], "0x00"), ["a"]);
+ * state.endWindow(30, new Map([["a", invalidFileMetrics("duplicate_nonce")]]));
+ * deepStrictEqual(state.beginWindow(["a"], "0x01"), []);
+ * ```
+ */
 export class ScoringState {
   readonly #availability = new RollingCounts(WEIGHT_ROLLING_WINDOWS);
   readonly #selection = new RollingCounts(WEIGHT_ROLLING_WINDOWS);
