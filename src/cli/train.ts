@@ -225,7 +225,9 @@ export async function main(args: string[]): Promise<number> {
         },
         thinkingMode: "instructed",
       },
-      trustedMiners: flags.has("--test-miners") ? flags.get("--test-miners")!.split(",") : undefined,
+      trustedMiners: flags.has("--test-miners")
+        ? flags.get("--test-miners")!.split(",")
+        : undefined,
     });
     await trainer.resume();
     await trainer.run(stop.signal);
