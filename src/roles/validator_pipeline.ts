@@ -426,17 +426,22 @@ function preChecks(
   const nonce = String(row.nonce);
   if (seenNonces.has(nonce)) return fail("nonce", `duplicate nonce ${nonce}`);
   seenNonces.add(nonce);
-  if (!verifyRolloutSignature(row)) {
+  if (!rowSignatureOk(row)) {
     return fail("row_signature", "signature over the challenge does not verify for the row hotkey");
   }
   if (config.mode !== "strict") return;
   if (row.hotkey !== config.minerHotkey) {
     return fail("row_hotkey", `row hotkey ${row.hotkey} is not the miner ${config.minerHotkey}`);
   }
-  if (row.rollout_group * ROLLOUTS_PER_PROBLEM + row.rollout_index !== row.nonce) {
+  const index = row.rollout_index;
+  if (
+    !Number.isInteger(index) || index < 0 || index >= ROLLOUTS_PER_PROBLEM ||
+    row.total_in_group !== ROLLOUTS_PER_PROBLEM ||
+    row.rollout_group * ROLLOUTS_PER_PROBLEM + index !== row.nonce
+  ) {
     return fail(
       "nonce",
-      `nonce ${row.nonce} ≠ group ${row.rollout_group} × 16 + ${row.rollout_index}`,
+      `nonce ${row.nonce}, index ${index} of ${row.total_in_group}: expected group ${row.rollout_group} × 16 + index, index < 16 of 16`,
     );
   }
   if (row.challenge !== rolloutChallenge(w.blockHash, row.nonce)) {
@@ -450,6 +455,15 @@ function preChecks(
         String(expectedBeacon).slice(0, 16)
       }…`,
     );
+  }
+}
+
+/** An undecodable hotkey or signature is a signature that does not verify, not a crash. */
+function rowSignatureOk(row: Rollout): boolean {
+  try {
+    return verifyRolloutSignature(row);
+  } catch {
+    return false;
   }
 }
 

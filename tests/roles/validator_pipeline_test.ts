@@ -224,3 +224,21 @@ Deno.test("validateMinerFile() fails a check that throws as that check, not as a
   assert(result.rollouts[0].reasons.env_prompt_valid.startsWith("threw:"));
   strictEqual(result.metrics.failure_reason, "hard:env_prompt_valid");
 });
+
+Deno.test("validateMinerFile() fails a row whose hotkey is not an address at the row signature", async () => {
+  const rows = copyRows(await honestGroup("alice"));
+  rows[6].hotkey = "not-an-ss58-address";
+  for (const mode of ["strict", "compat"] as const) {
+    const result = await validate(rows, alice.hotkey, mode);
+    deepStrictEqual(result.rollouts[6].failed, ["row_signature"], mode);
+  }
+});
+
+Deno.test("validateMinerFile() in strict mode requires nonce = group × 16 + index with index < 16", async () => {
+  const rows = copyRows(await honestGroup("alice"));
+  // Swap two rows' indices: nonces stay unique, so v5 does not notice.
+  rows[1].rollout_index = 2;
+  rows[2].rollout_index = 1;
+  deepStrictEqual((await validate(rows, alice.hotkey, "strict")).rollouts[1].failed, ["nonce"]);
+  strictEqual((await validate(rows, alice.hotkey, "compat")).metrics.had_failure, 0);
+});
