@@ -317,6 +317,9 @@ export async function runDevnet(options: DevnetOptions): Promise<DevnetResult> {
   });
 
   const backend = options.backend;
+  if (backend === "webgpu" && (await navigator.gpu?.requestAdapter()) == null) {
+    throw new Error("No WebGPU adapter on this machine; run with --backend cpu");
+  }
   const stop = new AbortController();
   options.signal?.addEventListener("abort", () => stop.abort(options.signal?.reason), {
     once: true,
@@ -324,6 +327,12 @@ export async function runDevnet(options: DevnetOptions): Promise<DevnetResult> {
   const minerReports = new Map<string, MinerWindowReport[]>();
   const running: Promise<void>[] = [];
   const metrics = declareRoleMetrics(new Metrics());
+  // A role error stops the network (the live roles retry; here it would loop unseen).
+  let failure: unknown = null;
+  const onError = (e: unknown) => {
+    failure ??= e;
+    stop.abort();
+  };
   const status = (who: string) => (text: string) => options.status?.(`${who}: ${text}`);
 
   for (const p of participants.filter((p) => p.kind === "honest" || p.kind === "cheater")) {
@@ -354,6 +363,7 @@ export async function runDevnet(options: DevnetOptions): Promise<DevnetResult> {
         ? undefined
         : cheatTransform(cheat, participants.find((q) => q.kind === "honest")?.hotkey),
       onWindow: (r) => minerReports.get(p.name)!.push(r),
+      onError,
       status: status(p.name),
     });
     await miner.resume();
@@ -397,6 +407,7 @@ export async function runDevnet(options: DevnetOptions): Promise<DevnetResult> {
       minWindowsBeforeWeights: 1,
       weightOptions: { capEnabled: false },
       onWindow: onValidatorWindow,
+      onError,
       status: status("validator"),
     });
 
@@ -515,6 +526,14 @@ export async function runDevnet(options: DevnetOptions): Promise<DevnetResult> {
     logFile.close();
   }
 
+  if (failure !== null) {
+    throw new Error(
+      `A role failed, the network stopped: ${(failure as Error).message ?? failure}`,
+      {
+        cause: failure,
+      },
+    );
+  }
   const result: DevnetResult = {
     dir,
     participants,

@@ -121,6 +121,8 @@ export interface MinerOptions {
   stopAfterWindow?: number;
   /** Devnet hook: rewrites the rows before upload (the configurable cheater). */
   transform?: (rollouts: Rollout[], ctx: MinerTransformContext) => Promise<Rollout[]>;
+  /** Called with each error the loop catches (before it sleeps and retries). */
+  onError?: (error: unknown) => void;
   /** Called after each window. */
   onWindow?: (report: MinerWindowReport) => void;
   /** Status line updates. */
@@ -373,6 +375,7 @@ export class Miner {
       } catch (e) {
         if (signal.aborted) break;
         o.metrics.inc("grail_errors_total", { role: "miner", stage: "window" });
+        o.onError?.(e);
         o.logger.error(`Miner loop error: ${(e as Error).message}`);
         await o.clock.sleep(o.errorSleepMs ?? 10_000, signal).catch(() => undefined);
       }

@@ -163,6 +163,8 @@ export interface ValidatorOptions {
   weightOptions?: WeightOptions;
   /** Validate only our own hotkey's file (the reference's `--test-mode`). */
   testMode?: boolean;
+  /** Called with each error the loop catches (before it sleeps and retries). */
+  onError?: (error: unknown) => void;
   /** Called after each window. */
   onWindow?: (report: ValidatorWindowReport) => void;
   /** Status line updates. */
@@ -576,6 +578,7 @@ export class Validator {
       } catch (e) {
         if (signal.aborted) break;
         o.metrics.inc("grail_errors_total", { role: "validator", stage: "window" });
+        o.onError?.(e);
         o.logger.error(`Validator loop error: ${(e as Error).stack ?? e}`);
         await o.clock.sleep(o.errorSleepMs ?? 60_000, signal).catch(() => undefined);
       }
