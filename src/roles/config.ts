@@ -53,6 +53,8 @@ export interface RoleConfig {
   maxGroups: number | null;
   /** The `.env` file read, or null. */
   envFile: string | null;
+  /** `GRAIL_LOG_FILE`: also append log lines to this file (no rotation), or null. */
+  logFile: string | null;
   /** `BT_CALL_TIMEOUT` in ms (default 15 s). */
   callTimeoutMs: number;
 }
@@ -127,7 +129,8 @@ export const ROLE_FLAGS_USAGE = `Options (flags beat .env, which beats the envir
   --state-dir DIR         resume state (GRAIL_STATE_DIR; default <cache-dir>/state)
   --metrics-port N        Prometheus endpoint on 127.0.0.1:N (GRAIL_METRICS_PORT; default off)
   --env-file PATH         .env file to read (default ./.env when present)
-  -v, -vv                 INFO, DEBUG logs (default: warnings and errors only)
+  -v, -vv                 INFO, DEBUG logs (default: warnings and errors only; GRAIL_LOG_FILE
+                          also appends them to a file)
 Storage: R2_ACCOUNT_ID, R2_BUCKET_ID, R2_READ_ACCESS_KEY_ID, R2_READ_SECRET_ACCESS_KEY,
   R2_WRITE_ACCESS_KEY_ID, R2_WRITE_SECRET_ACCESS_KEY, R2_ENDPOINT_URL, R2_REGION, R2_FORCE_PATH_STYLE`;
 
@@ -249,6 +252,7 @@ export async function loadRoleConfig(
       ? null
       : intIn("--max-groups", values["max-groups"], 1, 1_000_000),
     envFile,
+    logFile: get("GRAIL_LOG_FILE") ?? null,
     callTimeoutMs: 1000 * intIn("BT_CALL_TIMEOUT", get("BT_CALL_TIMEOUT") ?? "15", 1, 3600),
   };
 }

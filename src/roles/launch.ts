@@ -38,15 +38,23 @@ import { WindowModelLoader } from "./window_model.ts";
  */
 export async function launchRole(config: RoleConfig): Promise<number> {
   const progress = new Progress({ tty: Deno.stdout.isTerminal() });
+  const logFile = config.logFile === null
+    ? null
+    : await Deno.open(config.logFile, { write: true, create: true, append: true });
+  const encoder = new TextEncoder();
   const logger = new Logger({
     name: `grail.${config.role}`,
     level: config.logLevel,
-    write: (line) => progress.printErr(line),
+    write: (line) => {
+      progress.printErr(line);
+      logFile?.writeSync(encoder.encode(line + "\n"));
+    },
   });
   for (const s of configSecrets(config)) logger.addSecret(s);
   for (const line of describeConfig(config)) logger.info(line);
   if (config.storage === null) {
     logger.error(`Cannot start: ${config.storageProblem}`);
+    logFile?.close();
     return 1;
   }
   const storage = config.storage;
@@ -188,6 +196,7 @@ export async function launchRole(config: RoleConfig): Promise<number> {
     Deno.removeSignalListener("SIGTERM", onSignal);
     await metricsServer?.close();
     await chain?.close();
+    logFile?.close();
   }
 }
 
