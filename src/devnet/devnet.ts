@@ -313,6 +313,9 @@ export async function runDevnet(options: DevnetOptions): Promise<DevnetResult> {
   const drand = new DrandClient({
     chain: beacon.info,
     relays: [beaconServer.url],
+    // The beacon is served by this very process: a role's synchronous CPU forward can hold the
+    // event loop for seconds, so the reference's 10 s relay timeout would fire spuriously.
+    timeoutMs: 300_000,
     clock: { nowMs: () => clock.nowMs(), sleep: SYSTEM_CLOCK.sleep },
   });
 
