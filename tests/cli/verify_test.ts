@@ -176,29 +176,39 @@ Deno.test("main() rejects an unknown mode", async () => {
   assert(err[0].includes("--mode must be strict or compat"));
 });
 
-Deno.test("main() accepts the reference-written window file's bf16-CUDA proofs in both modes", async () => {
+Deno.test("main() accepts the reference-written window file's bf16-CUDA proofs in compat mode", async () => {
   // Written by the reference's serializer, sketches from the bf16 model on an H100, signed with
   // a real sr25519 key; the first rollout's completion is 28 tokens, under v5's minimum of 32.
   const path = `${QWEN3_TINY}/../window/qwen3-tiny-window.parquet`;
-  for (const mode of ["strict", "compat"]) {
-    const { out } = await run([
-      path,
-      "--model",
-      QWEN3_TINY,
-      "--only",
-      "proof",
-      "--mode",
-      mode,
-      "--json",
-    ]);
-    const doc = JSON.parse(out[0]);
-    deepStrictEqual(doc.rollouts.map((r: { verdict: string }) => r.verdict), [
-      "fail",
-      "pass",
-      "pass",
-    ], mode);
-    deepStrictEqual(doc.rollouts[0].failed, ["proof_valid"]);
-    // total_in_group is 3 in this format fixture, so the file-level group check fails.
-    strictEqual(doc.summary.file_failure, "invalid_group_size");
-  }
+  const { out } = await run([
+    path,
+    "--model",
+    QWEN3_TINY,
+    "--only",
+    "proof",
+    "--mode",
+    "compat",
+    "--json",
+  ]);
+  const doc = JSON.parse(out[0]);
+  deepStrictEqual(doc.rollouts.map((r: { verdict: string }) => r.verdict), [
+    "fail",
+    "pass",
+    "pass",
+  ]);
+  deepStrictEqual(doc.rollouts[0].failed, ["proof_valid"]);
+  // total_in_group is 3 in this format fixture, so the file-level group check fails.
+  strictEqual(doc.summary.file_failure, "invalid_group_size");
+});
+
+Deno.test("main() in strict mode refuses the reference fixture's groups of 3", async () => {
+  // The format fixture's total_in_group is 3; strict requires index < 16 of a group of 16 (its
+  // bf16-CUDA sketches pass the strict rule itself: tests/roles/strict_policy_test.ts).
+  const path = `${QWEN3_TINY}/../window/qwen3-tiny-window.parquet`;
+  const { code, out } = await run([path, "--model", QWEN3_TINY, "--only", "proof", "--json"]);
+  strictEqual(code, 1);
+  const doc = JSON.parse(out[0]);
+  deepStrictEqual(doc.rollouts.map((r: { failed: string[] }) => r.failed), [["nonce"], ["nonce"], [
+    "nonce",
+  ]]);
 });
