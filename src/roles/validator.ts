@@ -104,6 +104,8 @@ export interface MinerOutcome {
   gated?: string;
   /** Detail (file failure, error). */
   detail?: string;
+  /** Time spent validating the file. */
+  validationSeconds?: number;
 }
 
 /** Outcome of one window. */
@@ -390,7 +392,7 @@ export class Validator {
         }s before deadline): ${outcome.passed}/${outcome.checked} rollouts pass`,
       );
       entries.set(hotkey, { result, uploadTime: up.lastModified.getTime() / 1000 });
-      (outcome as MinerOutcome & { sec?: number }).sec = sec;
+      outcome.validationSeconds = sec;
     }
     this.#copycat.resetInterval(Math.floor(target / 360));
     const gating = gateCopycats(target, entries, this.#copycat, o.mode);
@@ -414,13 +416,10 @@ export class Validator {
         failure_flag: m.had_failure,
         failure_reason: m.failure_reason,
         prompt_mismatch_count: m.prompt_mismatch,
-        validation_sec: (out as MinerOutcome & { sec?: number }).sec ?? 0,
+        validation_sec: Math.round((out.validationSeconds ?? 0) * 1000) / 1000,
       });
     }
-    report.miners = [...outcomes.values()].map((x) => {
-      delete (x as MinerOutcome & { sec?: number }).sec;
-      return x;
-    });
+    report.miners = [...outcomes.values()];
     this.#scoring.endWindow(target, gating.metrics);
     await this.#publishTrustList(target, report, gating.metrics);
     this.#windowsSinceStart++;
