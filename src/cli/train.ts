@@ -22,6 +22,8 @@ import { committedBuckets, identityFromPair, type StoreResolver } from "../roles
 import { StateFile } from "../roles/state.ts";
 import { Trainer, type TrainerState } from "../roles/trainer.ts";
 import { rewardSvg, runLearningDemo } from "../train/learning_demo.ts";
+import { GpuContext } from "../gpu/context.ts";
+import { GpuGradientEngine } from "../gpu/train/gpu_engine.ts";
 
 const USAGE = `Usage: grail train --model DIR [trainer options] [options]
        grail train --demo N [--svg PATH]
@@ -36,6 +38,9 @@ Trainer options:
   --lr X                  learning rate (default 1e-6)
   --env-id ID             env_id written to checkpoints (GRAIL_ENV_ID; default triton_kernel)
   --test-miners HK,...    train only on these hotkeys' files (test mode)
+  --max-len N             longest sequence the WebGPU step holds (default 2048; memory grows
+                          with N² per layer); groups with a longer rollout are skipped
+  (--backend webgpu runs forward/backward on the GPU, --backend cpu on the float64 reference)
   --demo N                run the local learning demonstration for N windows and exit
   --svg PATH              with --demo: write the reward curve (default docs/train_learning.svg)
 ${ROLE_FLAGS_USAGE}`;
@@ -92,10 +97,11 @@ function positiveNumber(flag: string, text: string): number {
  */
 export async function main(args: string[]): Promise<number> {
   let flags: Map<string, string>, rest: string[];
-  let lr: number;
+  let lr: number, maxLen: number;
   try {
     ({ own: flags, rest } = splitArgs(args));
     lr = positiveNumber("--lr", flags.get("--lr") ?? "1e-6");
+    maxLen = Math.floor(positiveNumber("--max-len", flags.get("--max-len") ?? "2048"));
     if (flags.has("--demo")) {
       const windows = positiveNumber("--demo", flags.get("--demo")!);
       const dir = await Deno.makeTempDir({ prefix: "grail-train-demo-" });
@@ -147,6 +153,7 @@ export async function main(args: string[]): Promise<number> {
   Deno.addSignalListener("SIGINT", onSignal);
   Deno.addSignalListener("SIGTERM", onSignal);
   let chain: SubstrateChain | null = null;
+  let gpu = null as GpuContext | null;
   try {
     const identity = identityFromPair(await loadHotkey(config.wallet));
     chain = await SubstrateChain.connect(resolveNetwork(config.endpoint), {
@@ -228,6 +235,15 @@ export async function main(args: string[]): Promise<number> {
       trustedMiners: flags.has("--test-miners")
         ? flags.get("--test-miners")!.split(",")
         : undefined,
+      groups: config.backend === "webgpu" ? { maxTotalTokens: maxLen } : {},
+      gradientEngine: config.backend === "webgpu"
+        ? async (modelConfig, params, reference) => {
+          const ctx = await GpuContext.create();
+          gpu = ctx;
+          logger.info(`Training on ${ctx.description}, sequences up to ${maxLen} tokens`);
+          return await GpuGradientEngine.create(ctx, modelConfig, params, reference, maxLen);
+        }
+        : undefined,
     });
     await trainer.resume();
     await trainer.run(stop.signal);
@@ -240,5 +256,6 @@ export async function main(args: string[]): Promise<number> {
     Deno.removeSignalListener("SIGINT", onSignal);
     Deno.removeSignalListener("SIGTERM", onSignal);
     await chain?.close();
+    gpu?.destroy();
   }
 }

@@ -12,9 +12,10 @@
  * the windows and links to the state file. On start these are loaded back, so training continues
  * from the last checkpoint and the DELTA chain continues from the last published state.
  *
- * Divergences from the reference, on purpose: training runs on our CPU reference (float64; the
- * WebGPU kernels are checked but not yet wired into a full step), there is no replay buffer of
- * older windows, and uploads happen inline (no separate upload worker or background FULL).
+ * Gradients come from the float64 CPU reference, or from the WebGPU step through
+ * `gradientEngine` (master weights, clipping and AdamW stay in float64 on the host). Divergences
+ * from the reference, on purpose: no replay buffer of older windows, no LR schedule, and uploads
+ * happen inline (no separate upload worker or background FULL).
  *
  * @module
  */
@@ -41,11 +42,13 @@ import { signSr25519 } from "../protocol/signature.ts";
 import { bytesToHex } from "@noble/hashes/utils.js";
 import {
   CpuGrpoTrainer,
+  type GradientEngine,
   type TrainerHyper,
   type WindowTrainingStats,
 } from "../train/cpu_trainer.ts";
+import type { ModelConfig } from "../model/config.ts";
 import { type GroupOptions, selectGroups } from "../train/groups.ts";
-import { loadParams } from "../train/params.ts";
+import { loadParams, type Params } from "../train/params.ts";
 import {
   loadTrainingState,
   paramsToStateDict,
@@ -137,6 +140,15 @@ export interface TrainerOptions {
   errorSleepMs?: number;
   /** Called after each window. */
   onWindow?: (report: TrainerWindowReport) => void;
+  /**
+   * Builds the gradient engine once the model is loaded (e.g. the WebGPU step,
+   * `GpuGradientEngine`); default: the float64 CPU reference.
+   */
+  gradientEngine?: (
+    config: ModelConfig,
+    params: Params,
+    reference: Params | null,
+  ) => Promise<GradientEngine>;
 }
 
 /** The trainer role. */
@@ -188,7 +200,10 @@ export class Trainer {
     await Deno.mkdir(o.workDir, { recursive: true });
     const { config, params } = await loadParams(o.baseModelDir);
     const reference = (await loadParams(o.baseModelDir)).params;
-    this.#trainer = new CpuGrpoTrainer(config, params, o.hyper, reference);
+    const engine = o.gradientEngine === undefined
+      ? undefined
+      : await o.gradientEngine(config, params, (o.hyper?.klCoef ?? 0.02) > 0 ? reference : null);
+    this.#trainer = new CpuGrpoTrainer(config, params, { ...o.hyper, engine }, reference);
     const saved = await o.state.load();
     if (saved === null) return;
     this.#state = saved;
@@ -341,7 +356,7 @@ export class Trainer {
     const rows = dataWindow >= 0 ? await this.#loadRollouts(dataWindow, hotkeys) : [];
     const selection = selectGroups(rows, o.groups);
     let training: WindowTrainingStats | null = null;
-    if (selection.groups.length > 0) training = trainer.trainWindow(selection.groups);
+    if (selection.groups.length > 0) training = await trainer.trainWindow(selection.groups);
     const published = await this.#publish(window);
     const head = await o.chain.currentBlock();
     const readyKey = await markCheckpointReady(o.stores.own, window, windowStart(head));

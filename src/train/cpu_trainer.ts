@@ -13,7 +13,12 @@ import { AdamW } from "./adamw.ts";
 import { clipGradNorm } from "./adamw.ts";
 import { AdaptiveKlController } from "./adaptive_kl.ts";
 import { clipAdvantages } from "./grpo_loss.ts";
-import { grpoGradients, type GrpoSample } from "./grpo_step.ts";
+import {
+  type GrpoGradients,
+  grpoGradients,
+  type GrpoSample,
+  type GrpoStepOptions,
+} from "./grpo_step.ts";
 import type { TrainGroup } from "./groups.ts";
 import type { Params } from "./params.ts";
 
@@ -39,6 +44,28 @@ export interface TrainerHyper {
   advClipPercentile?: number;
   /** AdamW weight decay (default 0.1). */
   weightDecay?: number;
+  /** Where gradients are computed (default: the float64 CPU reference). */
+  engine?: GradientEngine;
+}
+
+/**
+ * Computes one batch's GRPO gradient for the current parameters: the float64 CPU reference by
+ * default, or another backend (the WebGPU step, `src/gpu/train/gpu_engine.ts`).
+ */
+export interface GradientEngine {
+  /**
+   * @param params Current parameters.
+   * @param reference Frozen reference, or null (KL off).
+   * @param samples The batch.
+   * @param options Loss settings (β, γ, the step's token count).
+   * @returns Loss statistics and gradients shaped like `params`.
+   */
+  gradients(
+    params: Params,
+    reference: Params | null,
+    samples: readonly GrpoSample[],
+    options: GrpoStepOptions,
+  ): Promise<GrpoGradients>;
 }
 
 /** What one window of training did. */
@@ -74,7 +101,7 @@ export interface WindowTrainingStats {
  * const { config, params } = await loadParams(dir);
  * await Deno.remove(dir, { recursive: true });
  * const t = new CpuGrpoTrainer(config, params, { lr: 1e-3, batchSize: 2, gradAccumSteps: 1 });
- * const s = t.trainWindow([{ groupId: "1", rollouts: [
+ * const s = await t.trainWindow([{ groupId: "1", rollouts: [
  *   { tokens: [1, 2, 3], promptLength: 1, completionLength: 2, behaviourLogprobs: [-3, -3],
  *     advantage: 1, reward: 1, nonce: 0 },
  *   { tokens: [1, 4, 5], promptLength: 1, completionLength: 2, behaviourLogprobs: [-3, -3],
@@ -94,7 +121,8 @@ export class CpuGrpoTrainer {
   readonly optimizer: AdamW;
   /** β. */
   readonly kl: AdaptiveKlController;
-  readonly #h: Required<TrainerHyper>;
+  readonly #h: Required<Omit<TrainerHyper, "engine">>;
+  readonly #engine: GradientEngine;
 
   /**
    * @param config Model config.
@@ -117,6 +145,10 @@ export class CpuGrpoTrainer {
     };
     this.config = config;
     this.params = params;
+    this.#engine = hyper.engine ?? {
+      gradients: (p, r, samples, options) =>
+        Promise.resolve(grpoGradients(config, p, r, samples, options)),
+    };
     this.reference = this.#h.klCoef > 0
       ? reference ??
         new Map([...params].map(([k, t]) => [k, { shape: [...t.shape], data: t.data.slice() }]))
@@ -129,11 +161,11 @@ export class CpuGrpoTrainer {
    * Trains on one window's groups.
    *
    * @param groups Selected groups (see `selectGroups`).
-   * @returns Statistics of the window.
+   * @returns Statistics of the window (once trained).
    * @throws {RangeError} For malformed rollouts; a non-finite gradient norm skips nothing silently:
    *   it throws (the role logs it and keeps the previous weights).
    */
-  trainWindow(groups: readonly TrainGroup[]): WindowTrainingStats {
+  async trainWindow(groups: readonly TrainGroup[]): Promise<WindowTrainingStats> {
     const h = this.#h;
     const rows = groups
       .flatMap((g) => g.rollouts.map((r) => ({ r, g: g.groupId })))
@@ -156,7 +188,7 @@ export class CpuGrpoTrainer {
             behaviourLogprobs: r.behaviourLogprobs,
             advantage: adv[i],
           }));
-          const g = grpoGradients(this.config, this.params, this.reference, samples, {
+          const g = await this.#engine.gradients(this.params, this.reference, samples, {
             klCoef: this.reference === null ? 0 : this.kl.value,
             entropyCoef: h.entropyCoef,
             totalTokens,

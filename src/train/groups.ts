@@ -45,6 +45,8 @@ export interface GroupOptions {
   maxCompletionTokens?: number;
   /** Groups kept (default 32). */
   maxGroups?: number;
+  /** Largest prompt + completion kept (default unlimited; the WebGPU step's T). */
+  maxTotalTokens?: number;
   /** |Σ advantages| bound (default 0.01). */
   advantageSumTolerance?: number;
 }
@@ -130,7 +132,13 @@ export function selectGroups(
       dropped.zero_variance++;
       continue;
     }
-    if (rows.some((r) => r.commit.rollout.completion_length > maxLen)) {
+    const maxTotal = options.maxTotalTokens ?? Infinity;
+    if (
+      rows.some((r) =>
+        r.commit.rollout.completion_length > maxLen ||
+        r.commit.rollout.prompt_length + r.commit.rollout.completion_length > maxTotal
+      )
+    ) {
       dropped.length++;
       continue;
     }

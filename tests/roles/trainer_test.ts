@@ -90,7 +90,7 @@ Deno.test("Trainer.trainWindow() publishes a FULL first, then DELTAs chained to 
     deepStrictEqual(r0.published, ["FULL"]);
     strictEqual(r0.readyKey, "grail/checkpoints/checkpoint-0/READY-0");
     advance(30);
-    t.model!.trainWindow(syntheticGroup());
+    await t.model!.trainWindow(syntheticGroup());
     const r1 = await t.trainWindow(30);
     deepStrictEqual(r1.published, ["DELTA"]);
     const meta = parseCheckpointMetadata(
@@ -120,7 +120,7 @@ Deno.test("Trainer.resume() continues the DELTA chain and the optimiser after a 
     await first.resume();
     await first.trainWindow(0);
     advance(30);
-    first.model!.trainWindow(syntheticGroup());
+    await first.model!.trainWindow(syntheticGroup());
     await first.trainWindow(30);
     const steps = first.model!.optimizer.stepCount;
     // Restart: a new role over the same folders.
@@ -129,7 +129,7 @@ Deno.test("Trainer.resume() continues the DELTA chain and the optimiser after a 
     strictEqual(second.state.lastWindow, 30);
     strictEqual(second.model!.optimizer.stepCount, steps);
     advance(30);
-    second.model!.trainWindow(syntheticGroup());
+    await second.model!.trainWindow(syntheticGroup());
     const r = await second.trainWindow(60);
     deepStrictEqual(r.published, ["DELTA"]);
     const meta = parseCheckpointMetadata(

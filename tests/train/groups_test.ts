@@ -74,3 +74,11 @@ Deno.test("selectGroups() accepts completion-only (legacy) token_logprobs", () =
 Deno.test("selectGroups() returns nothing for no rollouts", () => {
   strictEqual(selectGroups([]).groups.length, 0);
 });
+
+Deno.test("selectGroups() drops a group with a rollout longer than maxTotalTokens", () => {
+  const s = selectGroups([row(1, 0, 0, { completionLength: 3 }), row(1, 1, 1)], {
+    groupSize: 2,
+    maxTotalTokens: 3,
+  });
+  strictEqual(s.dropped.length, 1);
+});

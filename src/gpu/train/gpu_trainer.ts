@@ -23,7 +23,7 @@
 import { type Dispatch, encodeDispatch, type GpuContext } from "../context.ts";
 import type { ModelConfig } from "../../model/config.ts";
 import { ropeInverseFrequencies, ropeTable } from "../../model/rope.ts";
-import { grpoLoss, type GrpoLossOptions } from "../../train/grpo_loss.ts";
+import { grpoLoss, type GrpoLossOptions, type GrpoLossResult } from "../../train/grpo_loss.ts";
 import type { GrpoSample } from "../../train/grpo_step.ts";
 import type { Params } from "../../train/params.ts";
 import type { CompletionStats } from "../../train/cpu_backward.ts";
@@ -37,6 +37,14 @@ interface Copy {
   sizeBytes: number;
 }
 type Step = Dispatch | Copy;
+
+/** Loss statistics of a GPU gradient computation. */
+export interface GpuStepStats extends Omit<GrpoLossResult, "dLpCur" | "dEntropy"> {
+  /** Completion tokens of the batch. */
+  tokens: number;
+  /** Current log-probs per sample (f32 results widened). */
+  logprobs: Float64Array[];
+}
 
 /** Settings of {@link GpuGrpoTrainer}. */
 export interface GpuTrainerOptions {
@@ -597,7 +605,7 @@ export class GpuGrpoTrainer {
     samples: readonly GrpoSample[],
     referenceLogprobs: readonly ArrayLike<number>[] | null,
     options: GrpoLossOptions = {},
-  ): Promise<{ loss: number; meanKl: number; meanEntropy: number; tokens: number }> {
+  ): Promise<GpuStepStats> {
     const cur: CompletionStats[] = [];
     for (const s of samples) cur.push(await this.completionStats(s));
     const loss = grpoLoss(
@@ -615,7 +623,8 @@ export class GpuGrpoTrainer {
     await this.#ctx.device.queue.onSubmittedWorkDone();
     this.#ctx.checkAlive();
     const tokens = samples.reduce((a, s) => a + s.tokens.length - s.promptLength, 0);
-    return { loss: loss.loss, meanKl: loss.meanKl, meanEntropy: loss.meanEntropy, tokens };
+    const { dLpCur: _d, dEntropy: _h, ...stats } = loss;
+    return { ...stats, tokens, logprobs: cur.map((c) => c.logprobs) };
   }
 
   /**
@@ -654,6 +663,27 @@ export class GpuGrpoTrainer {
     ctx.device.queue.submit([enc.finish()]);
     await ctx.device.queue.onSubmittedWorkDone();
     return norm;
+  }
+
+  /**
+   * Overwrites the GPU weights with `params` (rounded to f32), e.g. after an optimiser step taken
+   * elsewhere.
+   *
+   * @param params Same names and sizes as at creation.
+   * @throws {RangeError} For an unknown tensor or a size mismatch.
+   */
+  writeParams(params: Params): void {
+    for (const [name, t] of params) {
+      const bufs = this.#tensors.get(name);
+      if (bufs === undefined || bufs.n !== t.data.length) {
+        throw new RangeError(
+          `Invalid parameter ${name}: ${t.data.length} values, the trainer holds ${
+            bufs?.n ?? "none"
+          }`,
+        );
+      }
+      this.#ctx.write(bufs.w, 0, Float32Array.from(t.data));
+    }
   }
 
   /**
