@@ -68,6 +68,19 @@ function int32(value: number, path: string, row: number): number {
   return value;
 }
 
+// Python json.dumps default separators (", ", ": "): the reference's exact text.
+function jsonText(value: unknown, path: string, row: number): string {
+  try {
+    return pythonJsonDumps(value as PythonJsonValue);
+  } catch (cause) {
+    throw new WindowFileError(
+      "bad_input",
+      `Cannot write rollout ${row}: ${path} is not writable as JSON: ${(cause as Error).message}`,
+      { field: path, row, cause },
+    );
+  }
+}
+
 function int64(value: number, path: string, row: number): bigint {
   if (!Number.isSafeInteger(value)) {
     throw new WindowFileError(
@@ -108,15 +121,14 @@ export function rolloutsToTable(
     columns.checkpoint_window.push(int64(r.checkpoint_window, "checkpoint_window", i));
     columns.commit.push({
       tokens: Int32Array.from(c.tokens, (t, k) => int32(t, `commit.tokens[${k}]`, i)),
-      // Python json.dumps default separators (", ", ": "): the reference's exact text.
-      commitments: pythonJsonDumps(c.commitments as unknown as PythonJsonValue),
+      commitments: jsonText(c.commitments, "commit.commitments", i),
       proof_version: c.proof_version,
       model: {
         name: c.model.name,
         layer_index: int32(c.model.layer_index, "commit.model.layer_index", i),
       },
       signature: c.signature,
-      beacon: pythonJsonDumps(c.beacon as unknown as PythonJsonValue),
+      beacon: jsonText(c.beacon, "commit.beacon", i),
       rollout: {
         total_reward: ro.total_reward,
         advantage: ro.advantage,
@@ -228,12 +240,23 @@ function listReader(v: A.Vector, kind: "int" | "float", path: string, file: stri
   };
 }
 
+/**
+ * JSON.parse reviver keeping integers beyond 2^53 exact as bigints, as Python's json.loads does,
+ * so the commit digest over a miner's text matches the reference's and range checks see the
+ * true value.
+ */
+function keepBigIntegers(_key: string, value: unknown, context?: { source?: string }): unknown {
+  if (typeof value !== "number" || Number.isSafeInteger(value)) return value;
+  const literal = context?.source ?? "";
+  return /^-?\d+$/.test(literal) ? BigInt(literal) : value;
+}
+
 function jsonReader(v: A.Vector, path: string, file: string) {
   const read = scalarReader(v, "string", path, file);
   return (ctx: Ctx): unknown => {
     const text = read(ctx) as string;
     try {
-      return JSON.parse(text);
+      return JSON.parse(text, keepBigIntegers);
     } catch (cause) {
       const e = fail(ctx, "bad_json", path, `is not JSON: ${JSON.stringify(text.slice(0, 60))}`);
       (e as { cause?: unknown }).cause = cause;

@@ -301,7 +301,8 @@ class Reader {
         `array of ${value.length} entries exceeds the limit of ${maxLength}`,
       );
     }
-    return value;
+    // Holes become undefined so each entry is checked (map() would skip them and keep the hole).
+    return Array.from(value);
   }
 }
 
@@ -529,7 +530,10 @@ function parseEpisode(r: Reader, value: unknown, path: string): RolloutEpisode {
   };
 }
 
-/** Copies beacon extras, allowing only JSON values (no functions, no cycles, finite numbers). */
+/**
+ * Copies beacon extras, allowing only JSON values (no functions, no cycles, finite numbers;
+ * bigints kept).
+ */
 function structuredCloneJson(
   obj: Record<string, unknown>,
   path: string,
@@ -540,7 +544,8 @@ function structuredCloneJson(
     if (v === null || typeof v === "boolean") return v;
     if (typeof v === "string") return r.string(v, p);
     if (typeof v === "number") return r.float(v, p);
-    if (typeof v === "bigint") return r.integer(v, p, Number.MIN_SAFE_INTEGER);
+    // Any JSON integer is fine here (drand rounds are never checked); kept exact for rewriting.
+    if (typeof v === "bigint") return v;
     if (Array.isArray(v)) {
       return r.array(v, p, 1024).map((x, i) => copy(x, r.path(p, i), depth + 1));
     }

@@ -187,6 +187,18 @@ Deno.test("encodeWindowFile() refuses a token id beyond int32, naming row and fi
   throwsWindowFileError(() => encodeWindowFile(input), "bad_input", "commit.tokens[4]");
 });
 
+Deno.test("encodeWindowFile() refuses a beacon value JSON cannot hold, naming row and field", () => {
+  const input = fixtureInput();
+  (input.rollouts as Rollout[])[2].commit.beacon.round = undefined;
+  throwsWindowFileError(() => encodeWindowFile(input), "bad_input", "commit.beacon");
+});
+
+Deno.test("encodeWindowFile() refuses a sketch beyond 2^53 given as a number", () => {
+  const input = fixtureInput();
+  (input.rollouts as Rollout[])[0].commit.commitments[3].sketch = 2 ** 60;
+  throwsWindowFileError(() => encodeWindowFile(input), "bad_input", "commit.commitments");
+});
+
 Deno.test("decodeWindowFile() refuses a file under 12 bytes", () => {
   throwsWindowFileError(() => decodeWindowFile(new Uint8Array(11), "w.parquet"), "too_small");
 });
@@ -218,6 +230,31 @@ Deno.test("decodeWindowFile() refuses commitments that are not JSON, naming the 
     () => decodeWindowFile(writeRaw(rows, META)),
     "bad_json",
     "commit.commitments",
+  );
+});
+
+Deno.test("decodeWindowFile() keeps a commitment integer beyond 2^53 exact, as json.loads does", () => {
+  const rows = fixtureJson.inferences.map(rawRow);
+  const commit = rows[0].commit as Record<string, unknown>;
+  commit.commitments = (commit.commitments as string).replace(
+    /^\[\{"sketch": ?\d+\}/,
+    '[{"sketch": 99999999999999999999}',
+  );
+  const file = decodeWindowFile(writeRaw(rows, META), "w.parquet", { validateRows: false });
+  strictEqual(file.rollouts[0].commit.commitments[0].sketch as unknown, 99999999999999999999n);
+});
+
+Deno.test("decodeWindowFile() refuses a commitment integer beyond 2^53, naming its path", () => {
+  const rows = fixtureJson.inferences.map(rawRow);
+  const commit = rows[0].commit as Record<string, unknown>;
+  commit.commitments = (commit.commitments as string).replace(
+    /^\[\{"sketch": ?\d+\}/,
+    '[{"sketch": 99999999999999999999}',
+  );
+  throwsWindowFileError(
+    () => decodeWindowFile(writeRaw(rows, META)),
+    "bad_value",
+    "commit.commitments[0].sketch",
   );
 });
 

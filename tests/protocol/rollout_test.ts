@@ -174,3 +174,27 @@ Deno.test("parseRollout() rejects a commitment with a key besides sketch", () =>
   (r.commit as Any).commitments[1].indices = [1, 2];
   assertRejects(r, "unexpected_key", "commit.commitments[1].indices");
 });
+
+Deno.test("parseRollout() rejects a hole in a sparse token array with the item's path", () => {
+  const r = row();
+  delete (r.commit as Any).tokens[2];
+  assertRejects(r, "wrong_type", "commit.tokens[2]");
+});
+
+Deno.test("parseRollout() rejects a hole in a sparse token_logprobs array with the item's path", () => {
+  const r = row();
+  delete (r.commit as Any).rollout.token_logprobs[0];
+  assertRejects(r, "wrong_type", "commit.rollout.token_logprobs[0]");
+});
+
+Deno.test("parseRollout() rejects undefined inside the beacon with its path", () => {
+  const r = row();
+  (r.commit as Any).beacon.extra = [1, undefined];
+  assertRejects(r, "wrong_type", "commit.beacon.extra[1]");
+});
+
+Deno.test("parseRollout() keeps a beacon integer beyond 2^53 exact, as json.loads does", () => {
+  const r = row();
+  (r.commit as Any).beacon.round = 18446744073709551616n;
+  strictEqual(parseRollout(r).commit.beacon.round, 18446744073709551616n);
+});

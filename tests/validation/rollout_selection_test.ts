@@ -46,3 +46,26 @@ Deno.test("groupsToCheck() is 1 for a single group", () => {
 Deno.test("groupSamplingSeed() depends on the window randomness", () => {
   strictEqual(groupSamplingSeed("5X", "aa") === groupSamplingSeed("5X", "ab"), false);
 });
+
+Deno.test("canonicalCommitJson() writes integers beyond 2^53 exactly, as CPython does", () => {
+  // json.dumps(commit, sort_keys=True, separators=(",", ":")) of the same dict in CPython 3.
+  strictEqual(
+    canonicalCommitJson({
+      tokens: [1],
+      commitments: [{ sketch: 99999999999999999999n }],
+      proof_version: "v5",
+      model: { name: "m", layer_index: -1 },
+      signature: "aa",
+      beacon: { randomness: "bb", round: 18446744073709551616n },
+      rollout: {
+        total_reward: 1,
+        advantage: 0,
+        success: true,
+        token_logprobs: [0],
+        prompt_length: 1,
+        completion_length: 0,
+      },
+    }),
+    '{"beacon":{"randomness":"bb","round":18446744073709551616},"commitments":[{"sketch":99999999999999999999}],"model":{"layer_index":-1,"name":"m"},"proof_version":"v5","rollout":{"advantage":0.0,"completion_length":0,"prompt_length":1,"success":true,"token_logprobs":[0.0],"total_reward":1.0},"signature":"aa","tokens":[1]}',
+  );
+});
