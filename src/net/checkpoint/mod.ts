@@ -27,3 +27,4 @@ export * from "./retention.ts";
 export * from "./sparse_delta.ts";
 export * from "./state_dict.ts";
 export * from "./weights_hash.ts";
+export type { ObjectInfo, ObjectStore } from "../storage.ts";
