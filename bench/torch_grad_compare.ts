@@ -63,6 +63,8 @@ function grpoGradientsWithRef(
     referenceLogprobs: inputs.sequences.map((s) => s.reference_logprobs),
     // transformers keeps float32 RoPE frequencies in a model loaded in float32.
     ropeRoundTo: "float32",
+    // bench/torch_grad_check.py averages entropy over all completion tokens.
+    entropyMean: "token",
   });
   return { loss: r.loss, grads: r.grads };
 }

@@ -84,7 +84,11 @@ async function gradcheck(modelDir: string): Promise<void> {
     const r = await trainer.gradients(
       samples,
       inputs.sequences.map((s: { reference_logprobs: number[] }) => s.reference_logprobs),
-      { klCoef: cfg.kl_coef as number, entropyCoef: cfg.entropy_coef as number },
+      {
+        klCoef: cfg.kl_coef as number,
+        entropyCoef: cfg.entropy_coef as number,
+        entropyMean: "token", // as bench/torch_grad_check.py averages it
+      },
     );
     const ms = performance.now() - t0;
     const header = await readSafetensorsHeader(

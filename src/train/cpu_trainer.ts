@@ -1,7 +1,8 @@
 /**
- * One window of GRPO training on the CPU reference (float64): rollouts in the reference's order
- * (group id, then nonce), batches of `batchSize` rollouts, `gradAccumSteps` batches per optimiser
- * step with the DAPO token normalisation taken over the whole step, advantage clipping per batch,
+ * One window of GRPO training (float64 master weights): rollouts in the reference's order
+ * (group id, then nonce), batches of `batchSize` rollouts each normalised on its own (DAPO token
+ * normalisation per batch) and scaled by 1/`gradAccumSteps`, `gradAccumSteps` batches per
+ * optimiser step, advantage clipping per batch,
  * global-norm clipping, AdamW, and the adaptive KL coefficient updated after each step. The
  * frozen reference model of the KL term is the starting model.
  *
@@ -178,7 +179,7 @@ export class CpuGrpoTrainer {
         const stepRows = rows.slice(s0, s0 + perStep);
         const totalTokens = stepRows.reduce((a, r) => a + r.completionLength, 0);
         let grads: Params | null = null;
-        let stepLoss = 0, stepKl = 0, stepEnt = 0;
+        let stepLoss = 0, stepKl = 0, stepEnt = 0, lastKl = 0, batches = 0;
         for (let b0 = 0; b0 < stepRows.length; b0 += h.batchSize) {
           const batch = stepRows.slice(b0, b0 + h.batchSize);
           const adv = clipAdvantages(batch.map((r) => r.advantage), h.advClipPercentile);
@@ -191,11 +192,15 @@ export class CpuGrpoTrainer {
           const g = await this.#engine.gradients(this.params, this.reference, samples, {
             klCoef: this.reference === null ? 0 : this.kl.value,
             entropyCoef: h.entropyCoef,
-            totalTokens,
+            // Each batch is normalised on its own and scaled by 1/accumulation steps, as the
+            // reference scales every micro-batch loss (a short last step keeps the same scale).
+            scale: 1 / h.gradAccumSteps,
           });
           stepLoss += g.loss;
           stepKl += g.meanKl;
           stepEnt += g.meanEntropy;
+          lastKl = g.meanKl;
+          batches++;
           if (grads === null) grads = g.grads;
           else {
             for (const [name, t] of g.grads) {
@@ -207,13 +212,14 @@ export class CpuGrpoTrainer {
         if (grads === null) continue;
         norm += clipGradNorm(grads, h.gradClip);
         this.optimizer.step(this.params, grads);
-        if (h.adaptiveKl && this.reference !== null) this.kl.update(stepKl);
+        // The reference adapts β to the KL of the batch that completed the step.
+        if (h.adaptiveKl && this.reference !== null) this.kl.update(lastKl);
         steps++;
         rollouts += stepRows.length;
         tokens += totalTokens;
         loss += stepLoss;
-        kl += stepKl;
-        ent += stepEnt;
+        kl += stepKl / batches;
+        ent += stepEnt / batches;
       }
     }
     const d = Math.max(1, steps);

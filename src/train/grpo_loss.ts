@@ -3,13 +3,16 @@
  * gradient with respect to each completion token's current log-prob and entropy (the model
  * backward takes it from there).
  *
- * For sequence i with n_i completion tokens and N = Σ n_i over the optimiser step:
+ * For a batch of B sequences, sequence i with n_i completion tokens, N = Σ n_i:
  * - log-ratio r_i = (Σ_t lp_cur − Σ_t lp_old) / n_i (GSPO-style geometric mean), clamped to ±5;
  *   ρ_i = min(exp(r_i), 10);
  * - token loss ℓ_i = −min(ρ_i·A_i, clip(ρ_i, 0.8, 1.28)·A_i), the same for each of its tokens;
  * - DAPO aggregation (token-level normalisation): L_pg = Σ_i n_i·ℓ_i / N;
  * - KL to the frozen reference: L_kl = β · Σ_{i,t} ½(lp_cur − lp_ref)² / N;
- * - entropy bonus: L_ent = −γ · Σ_{i,t} H_{i,t} / N.
+ * - entropy bonus: L_ent = −γ · (1/B) Σ_i (1/n_i) Σ_t H_{i,t} (the reference's `compute_entropy`
+ *   mean per sequence, then over the batch; `entropyMean: "token"` gives −γ · Σ_{i,t} H / N);
+ * - the whole batch loss times `scale` (the reference divides each batch's loss by its
+ *   gradient-accumulation steps).
  *
  * Derivatives follow PyTorch's conventions exactly where the loss has kinks: `clamp` passes the
  * gradient on its closed interval, `minimum` splits it in halves at a tie. So at a clamp or
@@ -32,11 +35,10 @@ export interface GrpoLossOptions {
   klCoef?: number;
   /** Entropy coefficient γ (default 0.001). */
   entropyCoef?: number;
-  /**
-   * Token count N of the whole optimiser step (default: the tokens of `sequences`). Pass it when
-   * the step is split into micro-batches so each micro-batch's gradients sum to the step's.
-   */
-  totalTokens?: number;
+  /** How entropies are averaged (default "sequence", the reference's; or "token"). */
+  entropyMean?: "sequence" | "token";
+  /** Factor on the loss and its gradient (default 1; the trainer passes 1 / grad-accum steps). */
+  scale?: number;
 }
 
 /** One sequence's completion-token values. */
@@ -55,7 +57,7 @@ export interface GrpoSequence {
 
 /** Loss value, its parts and its gradient. */
 export interface GrpoLossResult {
-  /** L = L_pg + L_kl + L_ent (this batch's share when `totalTokens` is given). */
+  /** L = scale · (L_pg + L_kl + L_ent). */
   loss: number;
   /** L_pg. */
   policyLoss: number;
@@ -63,9 +65,9 @@ export interface GrpoLossResult {
   klLoss: number;
   /** L_ent (already multiplied by −γ). */
   entropyLoss: number;
-  /** Σ ½(lp_cur − lp_ref)² / N: the KL the adaptive controller observes (0 when off). */
+  /** Σ ½(lp_cur − lp_ref)² / N (unscaled): the KL the adaptive controller observes (0 when off). */
   meanKl: number;
-  /** Σ H / N. */
+  /** Mean entropy as the loss averages it (unscaled). */
   meanEntropy: number;
   /** Fraction of sequences whose ratio left [1 − ε_low, 1 + ε_high]. */
   clipFraction: number;
@@ -119,11 +121,12 @@ export function grpoLoss(
     }
     tokens += n;
   });
-  const N = options.totalTokens ?? tokens;
-  if (!(N >= tokens)) {
-    throw new RangeError(
-      `Invalid totalTokens: got ${N}, expected at least this batch's ${tokens} tokens`,
-    );
+  const N = tokens;
+  const B = sequences.length;
+  const scale = options.scale ?? 1;
+  const perSequence = (options.entropyMean ?? "sequence") === "sequence";
+  if (!(scale > 0) || !Number.isFinite(scale)) {
+    throw new RangeError(`Invalid scale: got ${scale}, expected a finite number > 0`);
   }
   let pg = 0, kl = 0, ent = 0, clipped = 0;
   const dLpCur: Float64Array[] = [];
@@ -156,6 +159,8 @@ export function grpoLoss(
     const gSeq = -dMin * dRhoDr * dRdLog;
     const d = new Float64Array(n);
     const dh = new Float64Array(n);
+    // ∂(mean entropy)/∂H_t: 1/(B·n_i) per sequence, or 1/N per token.
+    const entWeight = perSequence ? 1 / (B * n) : 1 / N;
     for (let t = 0; t < n; t++) {
       let g = gSeq / N;
       if (beta !== 0 && s.lpRef !== null) {
@@ -163,23 +168,23 @@ export function grpoLoss(
         kl += 0.5 * diff * diff;
         g += beta * diff / N;
       }
-      ent += s.entropy[t];
-      d[t] = g;
-      dh[t] = -gamma / N;
+      ent += s.entropy[t] * entWeight;
+      d[t] = g * scale;
+      dh[t] = -gamma * entWeight * scale;
     }
     dLpCur.push(d);
     dEntropy.push(dh);
   });
-  const policyLoss = pg / N;
-  const klLoss = beta * kl / N;
-  const entropyLoss = -gamma * ent / N;
+  const policyLoss = scale * pg / N;
+  const klLoss = scale * beta * kl / N;
+  const entropyLoss = -scale * gamma * ent;
   return {
     loss: policyLoss + klLoss + entropyLoss,
     policyLoss,
     klLoss,
     entropyLoss,
     meanKl: kl / N,
-    meanEntropy: ent / N,
+    meanEntropy: ent,
     clipFraction: sequences.length === 0 ? 0 : clipped / sequences.length,
     dLpCur,
     dEntropy,

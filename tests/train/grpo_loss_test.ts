@@ -39,7 +39,7 @@ Deno.test("grpoLoss() applies the ratio ceiling of 10 after the ±5 log-ratio cl
 Deno.test("grpoLoss() adds β·½(lp − lp_ref)² and −γ·H token means", () => {
   const r = grpoLoss([
     { lpCur: [-1, -2], lpOld: [-1, -2], lpRef: [-1.5, -2], entropy: [2, 4], advantage: 0 },
-  ], { klCoef: 0.1, entropyCoef: 0.01 });
+  ], { klCoef: 0.1, entropyCoef: 0.01, entropyMean: "token" });
   near(r.meanKl, 0.5 * 0.25 / 2, "mean KL");
   near(r.klLoss, 0.1 * 0.0625, "KL loss");
   near(r.entropyLoss, -0.01 * 3, "entropy loss");
@@ -75,6 +75,24 @@ Deno.test("grpoLoss() gradient matches finite differences inside the clip range"
       );
     }
   });
+});
+
+Deno.test("grpoLoss() averages entropy per sequence, then over the batch, by default", () => {
+  // Sequence means 3 and 1 → 2 (a token mean would give (2 + 4 + 1) / 3).
+  const r = grpoLoss([
+    { lpCur: [-1, -2], lpOld: [-1, -2], lpRef: null, entropy: [2, 4], advantage: 0 },
+    { lpCur: [-1], lpOld: [-1], lpRef: null, entropy: [1], advantage: 0 },
+  ], { klCoef: 0, entropyCoef: 0.01 });
+  near(r.meanEntropy, 2, "mean entropy");
+  near(r.dEntropy[0][0], -0.01 / 4, "dH of a 2-token sequence");
+  near(r.dEntropy[1][0], -0.01 / 2, "dH of a 1-token sequence");
+});
+
+Deno.test("grpoLoss() scales loss and gradient by scale", () => {
+  const seq = { lpCur: [-1, -1], lpOld: [-1, -1], lpRef: null, entropy: [0, 0], advantage: 1 };
+  const r = grpoLoss([seq], { klCoef: 0, scale: 0.125 });
+  near(r.loss, -0.125, "loss");
+  near(r.dLpCur[0][0], -0.5 * 0.125, "dLp");
 });
 
 Deno.test("grpoLoss() rejects mismatched lengths naming the field", () => {
