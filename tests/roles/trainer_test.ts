@@ -16,6 +16,10 @@ import { WindowModelLoader } from "../../src/roles/window_model.ts";
 import { policyForward } from "../../src/train/cpu_backward.ts";
 import type { TrainGroup } from "../../src/train/groups.ts";
 import { runLearningDemo } from "../../src/train/learning_demo.ts";
+import { mineToyWindow } from "../../src/train/toy_miner.ts";
+import { SeededRandom } from "../../src/model/seeded_random.ts";
+import { AccessKey, encodeCommitment } from "../../src/net/credentials.ts";
+import { putWindowFile } from "../../src/net/window_file.ts";
 
 async function setup(dir: string, baseDir: string) {
   await cryptoWaitReady();
@@ -182,6 +186,114 @@ Deno.test("runLearningDemo() mines with the published checkpoint one window behi
       [60, 0, "DELTA"],
     ]);
     assert(rows.every((r) => r.meanReward >= 0 && r.meanReward <= 1 && Number.isFinite(r.loss)));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("Trainer.trainWindow() trains on the max-stake validator's trust list, walking back to an older list", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await cryptoWaitReady();
+    let nowMs = 0;
+    const clock = {
+      nowMs: () => nowMs,
+      sleep: (ms: number) => {
+        nowMs += ms;
+        return Promise.resolve();
+      },
+    };
+    const chain = new LocalChain({ blockTimeMs: 1000, genesisMs: 0, clock });
+    chain.createSubnet(2);
+    const keyring = new Keyring({ type: "sr25519", ss58Format: 42 });
+    const cold = keyring.addFromUri("//Alice");
+    const stores = new Map<string, FolderStore>();
+    const ids = [];
+    for (const name of ["trainer", "validator", "minerA", "minerB"]) {
+      const id = identityFromPair(keyring.addFromUri(`//Alice//trust-test//${name}`));
+      await chain.register(2, id.pair, cold);
+      stores.set(name, new FolderStore(join(dir, name)));
+      await chain.setCommitment(
+        2,
+        id.pair,
+        encodeCommitment({ accountId: name, read: new AccessKey(`r-${name}`, `s-${name}`) }),
+      );
+      ids.push(id);
+    }
+    const [trainerId, validatorId, minerA, minerB] = ids;
+    chain.addStake(2, validatorId.hotkey, 10);
+    const base = await writeDevnetModel(join(dir, "base"), {
+      seed: 5,
+      cutVocabSize: 300,
+      hiddenSize: 32,
+    });
+    const model = await loadCpuModel(base);
+    const digits = [15, 16, 17, 18, 19, 20, 21, 22, 23, 24];
+    for (const [miner, name] of [[minerA, "minerA"], [minerB, "minerB"]] as const) {
+      const rollouts = await mineToyWindow({
+        model,
+        modelName: "m",
+        checkpointWindow: 0,
+        windowStart: 60,
+        blockHash: "0x" + "11".repeat(32),
+        randomness: "ab".repeat(32),
+        hotkey: miner.hotkey,
+        keypair: miner.keypair,
+        digits,
+        problems: name === "minerA" ? [1] : [2],
+        completionTokens: 4,
+        temperature: 1,
+        rng: new SeededRandom(name === "minerA" ? 1 : 2),
+        now: 0,
+      });
+      await putWindowFile(stores.get(name)!, {
+        wallet: miner.hotkey,
+        windowStart: 60,
+        timestamp: 0,
+        rollouts,
+      });
+    }
+    model.dispose();
+    // Only the list of window 30 exists: the trainer walks back from 60 to it.
+    await stores.get("validator")!.put(
+      "grail/trust/trust_list_30.json",
+      new TextEncoder().encode(
+        JSON.stringify({ version: 1, window: 30, eligible_hotkeys: [minerB.hotkey] }),
+      ),
+    );
+    const trainer = new Trainer({
+      chain,
+      netuid: 2,
+      identity: trainerId,
+      stores: {
+        own: stores.get("trainer")!,
+        reader: (creds) => stores.get(creds.accountId)!,
+      },
+      baseModelDir: base,
+      workDir: join(dir, "work"),
+      state: new StateFile<TrainerState>(join(dir, "work", "state.json"), "trainer"),
+      clock,
+      logger: new Logger({ name: "grail.trainer", level: "silent" }),
+      hyper: { lr: 1e-3, batchSize: 16, gradAccumSteps: 1 },
+      publish: {
+        envId: "toy_echo_digit",
+        envParams: { split: "train", gpu_eval: false },
+        generationParams: {
+          max_tokens: 4,
+          temperature: 1,
+          top_p: 1,
+          top_k: 0,
+          repetition_penalty: 1,
+        },
+        thinkingMode: "instructed",
+      },
+    });
+    await trainer.resume();
+    nowMs = 90_000;
+    const r = await trainer.trainWindow(90);
+    deepStrictEqual(r.trustedMiners, [minerB.hotkey]);
+    strictEqual(r.rollouts, 16);
+    await chain.close();
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
