@@ -39,6 +39,12 @@ export interface GrpoLossOptions {
   entropyMean?: "sequence" | "token";
   /** Factor on the loss and its gradient (default 1; the trainer passes 1 / grad-accum steps). */
   scale?: number;
+  /**
+   * N and B of the whole batch when the loss is evaluated a few sequences at a time (default:
+   * those of `sequences`). Every term is a sum over sequences once N and B are fixed, so the
+   * parts add up to the batch's loss and gradient exactly.
+   */
+  batch?: { tokens: number; sequences: number };
 }
 
 /** One sequence's completion-token values. */
@@ -121,8 +127,13 @@ export function grpoLoss(
     }
     tokens += n;
   });
-  const N = tokens;
-  const B = sequences.length;
+  const N = options.batch?.tokens ?? tokens;
+  const B = options.batch?.sequences ?? sequences.length;
+  if (options.batch !== undefined && !(N >= tokens && B >= sequences.length)) {
+    throw new RangeError(
+      `Invalid batch: ${N} tokens and ${B} sequences, fewer than the ${tokens} tokens and ${sequences.length} sequences given`,
+    );
+  }
   const scale = options.scale ?? 1;
   const perSequence = (options.entropyMean ?? "sequence") === "sequence";
   if (!(scale > 0) || !Number.isFinite(scale)) {

@@ -119,3 +119,15 @@ Deno.test("clipAdvantages() uses torch.quantile's linear interpolation", () => {
 Deno.test("clipAdvantages() leaves an empty batch empty", () => {
   deepStrictEqual(clipAdvantages([]), []);
 });
+
+Deno.test("grpoLoss() evaluated one sequence at a time with batch sizes sums to the batch's", () => {
+  const seqs = [
+    { lpCur: [-1.1, -0.4], lpOld: [-1, -0.5], lpRef: [-1, -1], entropy: [1, 2], advantage: 0.7 },
+    { lpCur: [-0.3], lpOld: [-0.2], lpRef: [-0.5], entropy: [3], advantage: -1.2 },
+  ];
+  const whole = grpoLoss(seqs, { klCoef: 0.3 });
+  const parts = seqs.map((s) => grpoLoss([s], { klCoef: 0.3, batch: { tokens: 3, sequences: 2 } }));
+  near(parts[0].loss + parts[1].loss, whole.loss, "loss");
+  near(parts[1].dLpCur[0][0], whole.dLpCur[1][0], "dLp");
+  near(parts[0].dEntropy[0][1], whole.dEntropy[0][1], "dH");
+});

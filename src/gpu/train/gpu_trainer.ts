@@ -120,6 +120,8 @@ export class GpuGrpoTrainer {
   };
   readonly #forward: Step[];
   readonly #backward: Step[];
+  // The log-prob/entropy pass, encoded again before a backward with the real ∂L/∂lp, ∂L/∂H.
+  readonly #logprob: Dispatch;
 
   private constructor(
     ctx: GpuContext,
@@ -130,6 +132,7 @@ export class GpuGrpoTrainer {
     inputs: SequenceInputs,
     forward: Step[],
     backward: Step[],
+    logprob: Dispatch,
   ) {
     this.#ctx = ctx;
     this.config = config;
@@ -139,6 +142,7 @@ export class GpuGrpoTrainer {
     this.#inputs = inputs;
     this.#forward = forward;
     this.#backward = backward;
+    this.#logprob = logprob;
   }
 
   /**
@@ -365,12 +369,16 @@ export class GpuGrpoTrainer {
       k.bindRmsnormForward(xLast, P("model.norm.weight").w, xnF, rstdF, { rows: T, D: C, eps }),
     );
     fwd.push(linear(xnF, head.w, logits, C, V, 0));
-    fwd.push(
-      k.bindLogprobBackward(logits, inputs.targets, inputs.dlp, inputs.dh, dz, inputs.stats, {
-        rows: T,
-        V,
-      }),
+    const logprob = k.bindLogprobBackward(
+      logits,
+      inputs.targets,
+      inputs.dlp,
+      inputs.dh,
+      dz,
+      inputs.stats,
+      { rows: T, V },
     );
+    fwd.push(logprob);
 
     // Backward, in reverse.
     bwd.push(k.bindGemm(dz, xnF, head.g, { M: V, N: C, K: T, beta: 1 }, [1, V], [C, 1]));
@@ -488,7 +496,7 @@ export class GpuGrpoTrainer {
         { C, U: T },
       ),
     );
-    return new GpuGrpoTrainer(ctx, config, T, opt, tensors, inputs, fwd, bwd);
+    return new GpuGrpoTrainer(ctx, config, T, opt, tensors, inputs, fwd, bwd, logprob);
   }
 
   #encode(enc: GPUCommandEncoder, steps: readonly Step[]): void {
@@ -548,8 +556,19 @@ export class GpuGrpoTrainer {
     ctx.write(this.#inputs.positions, 0, g.positions);
   }
 
+  #writeGradients(seq: GrpoSample, dLp: ArrayLike<number>, dH: ArrayLike<number>): void {
+    const T = this.maxLenTokens, P = seq.promptLength;
+    const dlp = new Float32Array(T), dh = new Float32Array(T);
+    for (let j = 0; j < seq.tokens.length - P; j++) {
+      dlp[P - 1 + j] = dLp[j];
+      dh[P - 1 + j] = dH[j];
+    }
+    this.#ctx.write(this.#inputs.dlp, 0, dlp);
+    this.#ctx.write(this.#inputs.dh, 0, dh);
+  }
+
   /**
-   * Log-probs and entropies of a sequence's completion tokens (phase 1).
+   * Log-probs and entropies of a sequence's completion tokens (its forward, activations kept).
    *
    * @param seq The sequence.
    * @returns Per completion token (float64 copies of the f32 results).
@@ -606,25 +625,44 @@ export class GpuGrpoTrainer {
     referenceLogprobs: readonly ArrayLike<number>[] | null,
     options: GrpoLossOptions = {},
   ): Promise<GpuStepStats> {
-    const cur: CompletionStats[] = [];
-    for (const s of samples) cur.push(await this.completionStats(s));
-    const loss = grpoLoss(
-      samples.map((s, i) => ({
-        lpCur: cur[i].logprobs,
+    // Every loss term is a sum over sequences once the batch's N and B are known, so each
+    // sequence needs only its own log-probs: one forward (activations kept), its statistics
+    // read back, its ∂L/∂lp and ∂L/∂H on the host, then its backward.
+    const tokens = samples.reduce((a, s) => a + s.tokens.length - s.promptLength, 0);
+    const batch = { tokens, sequences: samples.length };
+    const lossOptions = referenceLogprobs === null ? { ...options, klCoef: 0 } : options;
+    this.zeroGrads();
+    const stats = {
+      loss: 0,
+      policyLoss: 0,
+      klLoss: 0,
+      entropyLoss: 0,
+      meanKl: 0,
+      meanEntropy: 0,
+      clipFraction: 0,
+    };
+    const logprobs: Float64Array[] = [];
+    for (let i = 0; i < samples.length; i++) {
+      const s = samples[i];
+      const cur = await this.completionStats(s);
+      const part = grpoLoss([{
+        lpCur: cur.logprobs,
         lpOld: s.behaviourLogprobs,
         lpRef: referenceLogprobs === null ? null : referenceLogprobs[i],
-        entropy: cur[i].entropy,
+        entropy: cur.entropy,
         advantage: s.advantage,
-      })),
-      referenceLogprobs === null ? { ...options, klCoef: 0 } : options,
-    );
-    this.zeroGrads();
-    samples.forEach((s, i) => this.accumulate(s, loss.dLpCur[i], loss.dEntropy[i]));
+      }], { ...lossOptions, batch });
+      for (const k of Object.keys(stats) as (keyof typeof stats)[]) stats[k] += part[k];
+      logprobs.push(cur.logprobs);
+      this.#writeGradients(s, part.dLpCur[0], part.dEntropy[0]);
+      const enc = this.#ctx.device.createCommandEncoder();
+      this.#encode(enc, [this.#logprob, ...this.#backward]);
+      this.#ctx.device.queue.submit([enc.finish()]);
+    }
+    stats.clipFraction /= Math.max(1, samples.length);
     await this.#ctx.device.queue.onSubmittedWorkDone();
     this.#ctx.checkAlive();
-    const tokens = samples.reduce((a, s) => a + s.tokens.length - s.promptLength, 0);
-    const { dLpCur: _d, dEntropy: _h, ...stats } = loss;
-    return { ...stats, tokens, logprobs: cur.map((c) => c.logprobs) };
+    return { ...stats, tokens, logprobs };
   }
 
   /**
