@@ -46,7 +46,8 @@ async function run(args: string[]): Promise<number> {
     console.log(usage());
     return name === undefined ? 2 : 0;
   }
-  const subcommand = SUBCOMMANDS[name];
+  // Own keys only: "constructor" or "toString" must not reach Object.prototype.
+  const subcommand = Object.hasOwn(SUBCOMMANDS, name) ? SUBCOMMANDS[name] : undefined;
   if (subcommand === undefined) {
     console.error(`grail: unknown subcommand ${JSON.stringify(name)}\n\n${usage()}`);
     return 2;

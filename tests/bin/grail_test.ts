@@ -27,6 +27,12 @@ Deno.test("grail rejects an unknown subcommand with exit code 2 and the usage", 
   ok(stderr.includes("Usage: grail"), stderr);
 });
 
+Deno.test("grail rejects an Object.prototype name as an unknown subcommand", async () => {
+  const { code, stderr } = await grail("constructor");
+  strictEqual(code, 2);
+  ok(stderr.includes('unknown subcommand "constructor"'), stderr);
+});
+
 Deno.test("grail --help lists the subcommands and exits 0", async () => {
   const { code, stdout } = await grail("--help");
   strictEqual(code, 0);
