@@ -94,3 +94,85 @@ fn matmul_add_bias(@builtin(global_invocation_id) gid: vec3<u32>) {
   }
   c[idx] = c[idx] + a[idx % p.n];
 }
+
+// matmul_backward_gemm_rt: the same GEMM with register tiling — a workgroup of TILE×TILE threads
+// computes a (TILE·RT)×(TILE·RT) block, each thread RT×RT outputs, K staged through workgroup
+// memory TILE at a time. Each output is still one fma chain over k ascending, so its bits equal
+// matmul_backward_gemm's (tested). Dispatch: (ceil(N / (TILE·RT)), ceil(M / (TILE·RT)), 1).
+
+override RT: u32 = 4u;
+
+var<workgroup> sa: array<f32, TILE * TILE * RT>; // [k][m] of the block
+var<workgroup> sb: array<f32, TILE * TILE * RT>; // [k][n]
+
+@compute @workgroup_size(TILE, TILE)
+fn matmul_backward_gemm_rt(
+  @builtin(workgroup_id) wg: vec3<u32>,
+  @builtin(local_invocation_id) lid: vec3<u32>,
+  @builtin(local_invocation_index) tid: u32,
+) {
+  let bm = TILE * RT;
+  let m0 = wg.y * bm;
+  let n0 = wg.x * bm;
+  var acc: array<f32, 16>; // RT·RT ≤ 16
+  for (var i = 0u; i < RT * RT; i++) {
+    acc[i] = 0.0;
+  }
+  let threads = TILE * TILE;
+  let tiles = (p.k + TILE - 1u) / TILE;
+  for (var tk = 0u; tk < tiles; tk++) {
+    let k0 = tk * TILE;
+    for (var l = 0u; l < RT; l++) {
+      let idx = l * threads + tid;
+      // A block: TILE·RT rows × TILE k.
+      let am = idx / TILE;
+      let ak = idx % TILE;
+      var va = 0.0;
+      if (m0 + am < p.m && k0 + ak < p.k) {
+        va = a[(m0 + am) * p.a_sm + (k0 + ak) * p.a_sk];
+      }
+      sa[ak * bm + am] = va;
+      // B block: TILE k × TILE·RT columns.
+      let bk = idx / bm;
+      let bn = idx % bm;
+      var vb = 0.0;
+      if (k0 + bk < p.k && n0 + bn < p.n) {
+        vb = b[(k0 + bk) * p.b_sk + (n0 + bn) * p.b_sn];
+      }
+      sb[bk * bm + bn] = vb;
+    }
+    workgroupBarrier();
+    let kmax = min(TILE, p.k - k0);
+    for (var kk = 0u; kk < kmax; kk++) {
+      var ra: array<f32, 4>;
+      var rb: array<f32, 4>;
+      for (var i = 0u; i < RT; i++) {
+        ra[i] = sa[kk * bm + lid.y * RT + i];
+        rb[i] = sb[kk * bm + lid.x * RT + i];
+      }
+      for (var i = 0u; i < RT; i++) {
+        for (var j = 0u; j < RT; j++) {
+          acc[i * RT + j] = fma(ra[i], rb[j], acc[i * RT + j]);
+        }
+      }
+    }
+    workgroupBarrier();
+  }
+  for (var i = 0u; i < RT; i++) {
+    let row = m0 + lid.y * RT + i;
+    if (row >= p.m) {
+      continue;
+    }
+    for (var j = 0u; j < RT; j++) {
+      let col = n0 + lid.x * RT + j;
+      if (col < p.n) {
+        let o = row * p.n + col;
+        if (p.beta != 0.0) {
+          c[o] = c[o] * p.beta + acc[i * RT + j];
+        } else {
+          c[o] = acc[i * RT + j];
+        }
+      }
+    }
+  }
+}

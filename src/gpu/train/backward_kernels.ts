@@ -31,6 +31,8 @@ import {
 
 /** GEMM tile edge (threads per workgroup = TILE²). */
 export const GEMM_TILE = 16;
+/** Outputs per thread along each axis of the register-tiled GEMM (RT² ≤ 16). */
+export const GEMM_RT = 4;
 /** Threads per row-reduction workgroup (RMSNorm, log-softmax, AdamW); a power of two. */
 export const ROW_WG = 256;
 /** Threads per workgroup of the attention, RoPE and embedding kernels; a power of two. */
@@ -103,6 +105,7 @@ export class BackwardKernels {
       ("uniform" | "read" | "read_write")[],
     ][] = [
       [matmulCode, "matmul_backward_gemm", { TILE: GEMM_TILE }, [u, r, r, rw]],
+      [matmulCode, "matmul_backward_gemm_rt", { TILE: GEMM_TILE, RT: GEMM_RT }, [u, r, r, rw]],
       [matmulCode, "matmul_backward_bias", { TILE: GEMM_TILE }, [u, r, r, rw]],
       [matmulCode, "matmul_add_bias", { TILE: GEMM_TILE }, [u, r, r, rw]],
       [rmsnormCode, "rmsnorm_backward_rows", { WG: ROW_WG }, [u, r, r, r, rw, rw, rw]],
@@ -177,7 +180,8 @@ export class BackwardKernels {
   }
 
   /**
-   * c[M, N] = beta·c + Σ_k a(m, k)·b(k, n) with strided a and b (see matmul_backward.wgsl).
+   * c[M, N] = beta·c + Σ_k a(m, k)·b(k, n) with strided a and b (see matmul_backward.wgsl); the
+   * register-tiled variant (default) gives the same bits as the simple one.
    * For y = x·wᵀ (x [T, IC], w [OC, IC], dy [T, OC]): dx = gemm(M=T, N=IC, K=OC, a=dy (OC, 1),
    * b=w (IC, 1)); dw += gemm(M=OC, N=IC, K=T, a=dy (1, OC), b=x (IC, 1), beta 1).
    */
@@ -188,11 +192,13 @@ export class BackwardKernels {
     dims: { M: number; N: number; K: number; beta: 0 | 1 },
     aStrides: [number, number],
     bStrides: [number, number],
+    variant: "register_tiled" | "simple" = "register_tiled",
   ): Dispatch {
     const { M, N, K, beta } = dims;
+    const edge = variant === "simple" ? GEMM_TILE : GEMM_TILE * GEMM_RT;
     return bindKernel(
       this.#ctx,
-      this.#k.matmul_backward_gemm,
+      variant === "simple" ? this.#k.matmul_backward_gemm : this.#k.matmul_backward_gemm_rt,
       [
         { u32: M },
         { u32: N },
@@ -204,7 +210,7 @@ export class BackwardKernels {
         { u32: bStrides[1] },
       ],
       [a, b, c],
-      [ceilDiv(N, GEMM_TILE), ceilDiv(M, GEMM_TILE), 1],
+      [ceilDiv(N, edge), ceilDiv(M, edge), 1],
     );
   }
 

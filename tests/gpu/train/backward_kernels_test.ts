@@ -14,7 +14,7 @@ import {
 } from "../../../src/train/_cpu_ops.ts";
 import { AdamW } from "../../../src/train/adamw.ts";
 import { ropeTable } from "../../../src/model/rope.ts";
-import { gpuTest, randomFloats, withContext } from "../_gpu.ts";
+import { gpuTest, randomFloats, sameBits, withContext } from "../_gpu.ts";
 
 // Each kernel runs in f32 against the float64 CPU reference on the same f32 inputs. The sums are
 // short (≤ 64 terms of O(1) values), so f32 rounding leaves errors ~1e-6; TOL = 2e-5 relative to
@@ -348,3 +348,40 @@ gpuTest("BackwardKernels.bindSumSquares() partials add up to the squared norm", 
     }
   });
 });
+
+gpuTest(
+  "BackwardKernels.bindGemm() register-tiled variant gives the simple kernel's bits",
+  async () => {
+    await withContext(async (ctx) => {
+      const k = await BackwardKernels.create(ctx);
+      // Sizes that are not multiples of either tile, and both stride layouts.
+      for (
+        const [M, N, K, aS, bS] of [
+          [70, 45, 37, [37, 1], [45, 1]],
+          [33, 130, 19, [1, 33], [1, 19]],
+        ] as [number, number, number, [number, number], [number, number]][]
+      ) {
+        const a = randomFloats(M * K, 31),
+          b = randomFloats(K * N, 32),
+          c0 = randomFloats(M * N, 33);
+        const out: Float32Array[] = [];
+        for (const variant of ["simple", "register_tiled"] as const) {
+          const c = upload(ctx, c0, "c");
+          await run(ctx, [
+            k.bindGemm(
+              upload(ctx, a, "a"),
+              upload(ctx, b, "b"),
+              c,
+              { M, N, K, beta: 1 },
+              aS,
+              bS,
+              variant,
+            ),
+          ]);
+          out.push(await read(ctx, c, M * N));
+        }
+        assert(sameBits(out[0], out[1]), `M=${M} N=${N} K=${K}: variants differ`);
+      }
+    });
+  },
+);
