@@ -42,7 +42,7 @@ const UNIMPLEMENTED: Readonly<Record<string, string>> = {
 export function getEnvironment(envId: string, thinkingMode: string = "instructed"): Environment {
   const thinking = thinkingConfig(thinkingMode);
   if (envId === "sat") return new SatEnvironment(thinking) as Environment;
-  const why = UNIMPLEMENTED[envId];
+  const why = Object.hasOwn(UNIMPLEMENTED, envId) ? UNIMPLEMENTED[envId] : undefined;
   throw new EnvError(
     "unknown_env",
     why === undefined

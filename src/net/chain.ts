@@ -151,8 +151,7 @@ export const NETWORK_ENDPOINTS: Readonly<Record<string, string>> = Object.freeze
  * ```
  */
 export function resolveNetwork(network: string): string {
-  const named = NETWORK_ENDPOINTS[network];
-  if (named !== undefined) return named;
+  if (Object.hasOwn(NETWORK_ENDPOINTS, network)) return NETWORK_ENDPOINTS[network];
   if (/^wss?:\/\/[^\s/]+/.test(network)) return network;
   throw new RangeError(
     `Unknown network ${JSON.stringify(network.slice(0, 80))}: expected one of ${

@@ -67,8 +67,9 @@ function laxBool(v: unknown): Coerced<boolean> {
   if (typeof v === "boolean") return { ok: true, value: v };
   if (typeof v === "number" && (v === 0 || v === 1)) return { ok: true, value: v === 1 };
   if (typeof v === "string") {
-    const b = BOOL_STRINGS[v.trim().toLowerCase()];
-    if (b !== undefined) return { ok: true, value: b };
+    const key = v.trim().toLowerCase();
+    // Own keys only: "constructor" is not a boolean.
+    if (Object.hasOwn(BOOL_STRINGS, key)) return { ok: true, value: BOOL_STRINGS[key] };
   }
   return { ok: false };
 }

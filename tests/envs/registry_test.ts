@@ -30,6 +30,14 @@ Deno.test("getEnvironment() names the known envs for an unknown id", () => {
   );
 });
 
+Deno.test("getEnvironment() treats an Object.prototype name as an unknown id", () => {
+  throws(
+    () => getEnvironment("constructor"),
+    (e: unknown) =>
+      e instanceof EnvError && e.message.startsWith('No environment named "constructor"'),
+  );
+});
+
 Deno.test("envPromptMessages() prepends the mode's system prompt to the SAT prompt", () => {
   const m = envPromptMessages({ envId: "sat", thinkingMode: "native" }, 12345);
   strictEqual(m[0].content, NATIVE_THINKING.systemPrompt);

@@ -33,6 +33,11 @@ Deno.test("resolveNetwork() rejects other strings naming the accepted ones", () 
   assert(message.includes("http://127.0.0.1:9944") && message.includes("finney"), message);
 });
 
+Deno.test("resolveNetwork() rejects an Object.prototype name", () => {
+  const message = throwsRangeError(() => resolveNetwork("constructor"));
+  assert(message.includes('"constructor"'), message);
+});
+
 Deno.test("waitForBlock() returns the head once it reaches the target", async () => {
   const clock = new JumpClock();
   const chain = new LocalChain({ blockTimeMs: 1000, clock, genesisMs: 0 });

@@ -84,6 +84,15 @@ Deno.test("checkCommitSchema() rejects a fractional integer and a non-boolean su
   ok(r.errors.includes("rollout.success: expected a boolean"));
 });
 
+Deno.test("checkCommitSchema() rejects an Object.prototype name as success", () => {
+  // Pydantic's lax bool accepts only its listed strings; "constructor" is not one of them.
+  const c = commit();
+  (c.rollout as Record<string, unknown>).success = "constructor";
+  const r = checkCommitSchema(c);
+  strictEqual(r.ok, false);
+  ok(r.errors.includes("rollout.success: expected a boolean"), r.errors.join("; "));
+});
+
 Deno.test("checkCommitSchema() reports every missing field", () => {
   const r = checkCommitSchema({});
   for (

@@ -136,7 +136,9 @@ export function encodeDeltaPayload(
   deltas: readonly TensorDelta[],
   format: DeltaFormat,
 ): Uint8Array {
-  const version = DELTA_FORMAT_VERSION[format];
+  const version = Object.hasOwn(DELTA_FORMAT_VERSION, format)
+    ? DELTA_FORMAT_VERSION[format]
+    : undefined;
   if (version === undefined) throw new RangeError(`Unknown delta format ${format}`);
   const byName = new Map(deltas.map((d) => [d.name, d]));
   if (byName.size !== deltas.length) throw new RangeError("Delta names must be unique");
@@ -284,7 +286,9 @@ const DTYPE_BY_NAME: Readonly<Record<string, WeightDtype>> = {
  *   or unsorted positions, overlapping sections).
  */
 export function decodeDeltaPayload(payload: Uint8Array, format: DeltaFormat): TensorDelta[] {
-  const expected = DELTA_FORMAT_VERSION[format];
+  const expected = Object.hasOwn(DELTA_FORMAT_VERSION, format)
+    ? DELTA_FORMAT_VERSION[format]
+    : undefined;
   if (expected === undefined) {
     throw new PublishedCheckpointError("unsupported_format", `Unknown delta format ${format}`);
   }

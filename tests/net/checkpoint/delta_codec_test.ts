@@ -154,6 +154,14 @@ Deno.test("decodeSparseDelta() refuses a header version other than the announced
   );
 });
 
+Deno.test("decodeSparseDelta() refuses an Object.prototype name as the format", async () => {
+  const file = await golden("delta_v3.bin.zst");
+  throws(
+    () => decodeSparseDelta(file, "constructor" as never),
+    (e: unknown) => e instanceof PublishedCheckpointError && e.code === "unsupported_format",
+  );
+});
+
 Deno.test("decodeSparseDelta() refuses bytes that are not zstd", () => {
   throws(
     () => decodeSparseDelta(new Uint8Array([1, 2, 3, 4, 5, 6]), "sparse_codec_v2"),
