@@ -5,6 +5,7 @@ import { LocalChain } from "../../src/net/local_chain.ts";
 import { LocalBeacon } from "../../src/net/local_beacon.ts";
 import { AccessKey, encodeCommitment } from "../../src/net/credentials.ts";
 import { FolderStore } from "../../src/net/folder_store.ts";
+import { loadHotkey } from "../../src/net/wallet.ts";
 import { minerCombinedRandomness } from "../../src/protocol/seeds.ts";
 import { signSr25519, verifySr25519 } from "../../src/protocol/signature.ts";
 import {
@@ -118,4 +119,14 @@ Deno.test("trainerStore() explains a UID 0 without a commitment", async () => {
       }),
     /UID 0 .* has no bucket commitment on subnet 2/,
   );
+});
+
+Deno.test("identityFromPair() works on hotkeys loaded from bittensor keyfiles (seed, private key, mnemonic)", async () => {
+  const root = new URL("../fixtures/net/wallets", import.meta.url).pathname;
+  for (const hotkey of ["from_seed", "from_private_key", "from_phrase"]) {
+    const pair = await loadHotkey({ root, name: "golden", hotkey });
+    const id = identityFromPair(pair);
+    const msg = new TextEncoder().encode(hotkey);
+    deepStrictEqual(verifySr25519(msg, signSr25519(msg, id.keypair), pair.publicKey), true, hotkey);
+  }
 });
