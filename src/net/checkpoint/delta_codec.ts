@@ -339,7 +339,8 @@ export function decodeDeltaPayload(payload: Uint8Array, format: DeltaFormat): Te
     if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
       throw bad(`${name}: shape ${JSON.stringify(shape)} is not a list of dimensions`);
     }
-    const dtype = DTYPE_BY_NAME[String(field(meta, "value_dtype", i))];
+    const dtypeName = String(field(meta, "value_dtype", i));
+    const dtype = Object.hasOwn(DTYPE_BY_NAME, dtypeName) ? DTYPE_BY_NAME[dtypeName] : undefined;
     if (dtype === undefined) {
       throw bad(`${name}: value_dtype ${JSON.stringify(meta.value_dtype)} is not bf16/f16/f32`);
     }
@@ -376,7 +377,8 @@ export function decodeDeltaPayload(payload: Uint8Array, format: DeltaFormat): Te
       }
       const rowDtype = (expected === 31 ? meta.row_dtype ?? "int32" : "int32") as IndexDtype;
       const colDtype = (expected === 31 ? meta.col_dtype ?? "int32" : "int32") as IndexDtype;
-      if (!(rowDtype in INDEX_BYTES) || !(colDtype in INDEX_BYTES)) {
+      // Own keys only: "constructor" or "toString" are not index dtypes.
+      if (!Object.hasOwn(INDEX_BYTES, rowDtype) || !Object.hasOwn(INDEX_BYTES, colDtype)) {
         throw bad(`${name}: index dtypes ${rowDtype}/${colDtype} are not uint8/uint16/int32`);
       }
       const rowD = readIndices(section(indicesOffset, rowsSize, `${name} rows`), rowDtype, name);

@@ -188,6 +188,28 @@ Deno.test("decodeDeltaPayload() refuses repeated positions", () => {
   );
 });
 
+Deno.test("decodeDeltaPayload() refuses an Object.prototype name as value_dtype", () => {
+  const header = new TextDecoder().decode(SMALL_V2.subarray(4, SMALL_V2.length - 12))
+    .replace('"bfloat16"', '"constructor"');
+  throws(
+    () => decodeDeltaPayload(payload(header, [...SMALL_V2.subarray(-12)]), "sparse_codec_v2"),
+    (e: unknown) =>
+      e instanceof PublishedCheckpointError && e.code === "bad_delta" &&
+      e.message.includes('value_dtype "constructor"'),
+  );
+});
+
+Deno.test("decodeDeltaPayload() refuses an Object.prototype name as row_dtype", () => {
+  const header = new TextDecoder().decode(SMALL_V31.subarray(4, SMALL_V31.length - 10))
+    .replace('"row_dtype":"uint8"', '"row_dtype":"toString"');
+  throws(
+    () => decodeDeltaPayload(payload(header, [...SMALL_V31.subarray(-10)]), "sparse_codec_v3.1"),
+    (e: unknown) =>
+      e instanceof PublishedCheckpointError && e.code === "bad_delta" &&
+      e.message.includes("index dtypes toString/uint16"),
+  );
+});
+
 Deno.test("decodeDeltaPayload() refuses a values section beyond the data", () => {
   const bad = payload(
     new TextDecoder().decode(SMALL_V2.subarray(4, SMALL_V2.length - 12)),
