@@ -117,7 +117,7 @@ export class AttentionKernel {
   static async create(ctx: GpuContext, hs: number): Promise<AttentionKernel> {
     const wg = (ATTENTION_QB * hs) / ATTENTION_DIMS_PER_THREAD;
     const shared = 4 *
-      (ATTENTION_QB * (hs + 1) + ATTENTION_KT * (2 * hs + 1) + ATTENTION_QB * (ATTENTION_KT + 2));
+      (ATTENTION_QB * (hs + 4) + ATTENTION_KT * (2 * hs + 4) + ATTENTION_QB * (ATTENTION_KT + 2));
     if (
       hs % ATTENTION_DIMS_PER_THREAD !== 0 || wg > ctx.limits.maxComputeInvocationsPerWorkgroup ||
       shared > ctx.limits.maxComputeWorkgroupStorageSize
