@@ -91,7 +91,7 @@ function positiveInt(obj: Record<string, unknown>, field: string, source: string
       `Missing ${field} in ${source}: expected a positive integer; the checkpoint's config.json must set it`,
     );
   }
-  if (typeof v !== "number" || !Number.isInteger(v) || v <= 0) {
+  if (typeof v !== "number" || !Number.isSafeInteger(v) || v <= 0) {
     fail(source, field, `got ${show(v)}, expected a positive integer`);
   }
   return v;

@@ -184,6 +184,13 @@ Deno.test("parseModelConfig() rejects sliding-window attention", () => {
   );
 });
 
+Deno.test("parseModelConfig() rejects a layer count beyond 2^53", () => {
+  throws(
+    () => parseModelConfig({ ...QWEN3_4B, num_hidden_layers: 1e300 }, "c.json"),
+    isCheckpointError("bad_config", "num_hidden_layers", "1e+300"),
+  );
+});
+
 Deno.test("parseModelConfig() rejects a non-object", () => {
   throws(() => parseModelConfig([1], "c.json"), isCheckpointError("bad_config", "c.json"));
 });
