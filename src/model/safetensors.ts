@@ -163,11 +163,26 @@ export function parseSafetensorsHeader(
   let dataEnd = 0;
   for (const [name, value] of Object.entries(json as Record<string, unknown>)) {
     if (name === "__metadata__") {
+      // The format's metadata is an optional str → str map (null reads as absent, as in Rust).
+      if (value === null) continue;
+      if (
+        typeof value !== "object" || Array.isArray(value) ||
+        !Object.values(value).every((x) => typeof x === "string")
+      ) {
+        bad(
+          file,
+          `__metadata__ is ${
+            JSON.stringify(value).slice(0, 80)
+          }, expected a map of strings to strings`,
+        );
+      }
       metadata = value as Record<string, string>;
       continue;
     }
     const v = value as Record<string, unknown>;
-    if (typeof v !== "object" || v === null) bad(file, `entry ${name} is not an object`);
+    if (typeof v !== "object" || v === null || Array.isArray(v)) {
+      bad(file, `entry ${name} is not an object`);
+    }
     if (!isStoredDtype(v.dtype)) {
       throw new CheckpointError(
         "unknown_dtype",

@@ -152,6 +152,27 @@ Deno.test("parseSafetensorsHeader() rejects offsets that disagree with the shape
   );
 });
 
+Deno.test("parseSafetensorsHeader() rejects __metadata__ that is not a string map", () => {
+  const bytes = frame({ __metadata__: { format: 5 } }, new Uint8Array(0));
+  throws(
+    () => parseSafetensorsHeader(bytes, "f.safetensors"),
+    isCheckpointError("bad_header", "__metadata__", '{"format":5}'),
+  );
+});
+
+Deno.test("parseSafetensorsHeader() reads a null __metadata__ as absent", () => {
+  const bytes = frame({ __metadata__: null }, new Uint8Array(0));
+  deepStrictEqual(parseSafetensorsHeader(bytes, "f.safetensors").metadata, {});
+});
+
+Deno.test("parseSafetensorsHeader() rejects a tensor entry that is an array", () => {
+  const bytes = frame({ w: [1] }, new Uint8Array(0));
+  throws(
+    () => parseSafetensorsHeader(bytes, "f.safetensors"),
+    isCheckpointError("bad_header", "entry w is not an object"),
+  );
+});
+
 Deno.test("parseSafetensorsHeader() rejects a header that is not JSON", () => {
   const bytes = new Uint8Array(12);
   new DataView(bytes.buffer).setBigUint64(0, 4n, true);
