@@ -25,7 +25,7 @@ import { putWindowFile } from "../net/window_file.ts";
 import { Logger } from "../roles/logger.ts";
 import { identityFromPair, type StoreResolver } from "../roles/network.ts";
 import { StateFile } from "../roles/state.ts";
-import { Trainer, type TrainerState } from "../roles/trainer.ts";
+import { Trainer, type TrainerOptions, type TrainerState } from "../roles/trainer.ts";
 import { WindowModelLoader } from "../roles/window_model.ts";
 import type { TrainerHyper } from "./cpu_trainer.ts";
 import { mineToyWindow } from "./toy_miner.ts";
@@ -48,6 +48,8 @@ export interface LearningDemoOptions {
   onWindow?: (row: LearningDemoRow) => void;
   /** Log sink (default: none). */
   log?: (line: string) => void;
+  /** The trainer's gradient engine factory (default: the float64 CPU reference). */
+  gradientEngine?: TrainerOptions["gradientEngine"];
 }
 
 /** One window of the demonstration. */
@@ -163,6 +165,7 @@ export async function runLearningDemo(options: LearningDemoOptions): Promise<Lea
       thinkingMode: "instructed",
     },
     trustedMiners: [minerId.hotkey],
+    gradientEngine: options.gradientEngine,
   });
   await trainer.resume();
   const loader = new WindowModelLoader({
