@@ -115,6 +115,7 @@ export class GpuContext {
   #peakBytes = 0;
   #owned = new Set<GPUBuffer>();
   #readback: GPUBuffer[] = [];
+  #staging = new Set<GPUBuffer>();
   #lost: string | null = null;
   #error: string | null = null;
 
@@ -285,6 +286,7 @@ export class GpuContext {
    */
   release(buf: GPUBuffer): void {
     if (!this.#owned.delete(buf)) return;
+    this.#staging.delete(buf);
     this.#bytes -= buf.size;
     buf.destroy();
   }
@@ -389,7 +391,48 @@ export class GpuContext {
   #takeReadback(sizeBytes: number): GPUBuffer {
     const i = this.#readback.findIndex((b) => b.size >= sizeBytes);
     if (i >= 0) return this.#readback.splice(i, 1)[0];
-    return this.buffer(sizeBytes, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, "readback");
+    const b = this.buffer(sizeBytes, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, "readback");
+    this.#staging.add(b);
+    return b;
+  }
+
+  /** Bytes held by the pool of readback (staging) buffers, part of {@link allocatedBytes}. */
+  get stagingBytes(): number {
+    let n = 0;
+    for (const b of this.#staging) if (this.#owned.has(b)) n += b.size;
+    return n;
+  }
+
+  /**
+   * The buffers held now, to compare with later through {@link createdSince}.
+   *
+   * @returns A snapshot.
+   */
+  snapshot(): ReadonlySet<GPUBuffer> {
+    return new Set(this.#owned);
+  }
+
+  /**
+   * Buffers created after `snapshot` and still held, staging buffers excepted: what a borrower
+   * of this context allocated in between, so that it can release exactly those.
+   *
+   * @param snapshot From {@link snapshot}.
+   * @returns The buffers.
+   * @example
+   * ```ts
+   * import { GpuContext } from "./context.ts";
+   * if (await navigator.gpu?.requestAdapter()) {
+   *   const ctx = await GpuContext.create();
+   *   const before = ctx.snapshot();
+   *   const b = ctx.storage(64, "mine");
+   *   const mine = ctx.createdSince(before);
+   *   ctx.destroy();
+   *   if (mine.length !== 1 || mine[0] !== b) throw new Error();
+   * }
+   * ```
+   */
+  createdSince(snapshot: ReadonlySet<GPUBuffer>): GPUBuffer[] {
+    return [...this.#owned].filter((b) => !snapshot.has(b) && !this.#staging.has(b));
   }
 
   /** Frees every buffer and the device. */
@@ -397,6 +440,7 @@ export class GpuContext {
     for (const b of this.#owned) b.destroy();
     this.#owned.clear();
     this.#readback = [];
+    this.#staging.clear();
     this.#bytes = 0;
     this.device.destroy();
   }

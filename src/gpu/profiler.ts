@@ -101,4 +101,10 @@ export class GpuProfiler {
   reset(): void {
     this.#totals.clear();
   }
+
+  /** Frees the query set and the resolve buffer. */
+  destroy(): void {
+    this.#set.destroy();
+    this.#ctx.release(this.#resolve);
+  }
 }

@@ -96,6 +96,8 @@ interface LayerOps {
 
 interface KvCache {
   capacity: number;
+  /** Every buffer made for this cache (layers, scratch, parameter blocks). */
+  owned: GPUBuffer[];
   /** K and V of every layer. */
   layers: GPUBuffer[];
   /** One row-block of a layer, for copies between rows of a cache. */
@@ -224,6 +226,8 @@ export class WebGpuModel implements Model {
   /** KV rows of the proof forward's cache. */
   readonly proofCapacityTokens: number;
   readonly #ownsContext: boolean;
+  /** Buffers this model made (released by dispose when the context is borrowed). */
+  readonly #owned: GPUBuffer[];
   readonly #k: Kernels;
   readonly #act: Activations;
   readonly #layerOps: LayerOps[];
@@ -266,6 +270,7 @@ export class WebGpuModel implements Model {
     },
     sizes: { rows: number; logitsRows: number; proofCapacity: number },
     profile: boolean,
+    before: ReadonlySet<GPUBuffer>,
   ) {
     this.context = ctx;
     this.#ownsContext = ownsContext;
@@ -336,6 +341,7 @@ export class WebGpuModel implements Model {
     ctx.write(cos, 0, table.cos);
     ctx.write(sin, 0, table.sin);
     this.#cosSin = { cos, sin, positions };
+    this.#owned = ctx.createdSince(before);
   }
 
   /**
@@ -351,10 +357,14 @@ export class WebGpuModel implements Model {
   static async load(ckpt: Checkpoint, options: WebGpuModelOptions = {}): Promise<WebGpuModel> {
     const ctx = options.context ?? await GpuContext.create();
     const owns = options.context === undefined;
+    // With a borrowed context, do not load other models on it concurrently: buffers are
+    // attributed to this model by what the context gained in between.
+    const before = ctx.snapshot();
     try {
-      return await WebGpuModel.#load(ctx, owns, ckpt, options);
+      return await WebGpuModel.#load(ctx, owns, ckpt, options, before);
     } catch (e) {
       if (owns) ctx.destroy();
+      else for (const b of ctx.createdSince(before)) ctx.release(b);
       throw e;
     }
   }
@@ -364,6 +374,7 @@ export class WebGpuModel implements Model {
     owns: boolean,
     ckpt: Checkpoint,
     options: WebGpuModelOptions,
+    before: ReadonlySet<GPUBuffer>,
   ): Promise<WebGpuModel> {
     const config = ckpt.config;
     const precision = options.precision ?? "f32";
@@ -490,6 +501,7 @@ export class WebGpuModel implements Model {
       { embed, lmHead, finalNorm, layers },
       { rows, logitsRows, proofCapacity },
       options.profile === true,
+      before,
     );
   }
 
@@ -534,6 +546,7 @@ export class WebGpuModel implements Model {
 
   /** Allocates a KV cache of `capacity` rows and binds its rope and attention dispatches. */
   #kvCache(capacity: number, label: string, rowsPerSlot = 1): KvCache {
+    const before = this.context.snapshot();
     const { numKvHeads: NKV, headDim: HS, numHeads: NH, numLayers: L } = this.config;
     const ctx = this.context;
     const rowBytes = NKV * HS * 4;
@@ -573,13 +586,14 @@ export class WebGpuModel implements Model {
       attention.push(this.#k.attention.bind(shape, a.run, a.blocks, a.q, k, v, a.att));
     }
     const scratch = ctx.storage(rowsPerSlot * rowBytes, `${label}-scratch`);
-    return { capacity, layers: buffers, scratch, rope, attention };
+    const owned = ctx.createdSince(before);
+    return { capacity, owned, layers: buffers, scratch, rope, attention };
   }
 
   /** Frees a KV cache. */
   #releaseKv(kv: KvCache): void {
-    for (const b of kv.layers) this.context.release(b);
-    this.context.release(kv.scratch);
+    for (const b of kv.owned) this.context.release(b);
+    kv.owned.length = 0;
     kv.layers.length = 0;
   }
 
@@ -862,7 +876,9 @@ export class WebGpuModel implements Model {
     let op = this.#sketchOps.get(k);
     if (!op) {
       const a = this.#act;
+      const before = this.context.snapshot();
       op = this.#k.sketch.bind(a.run, a.fin, a.coeffs, a.sketchOut, this.hiddenSize, k);
+      this.#owned.push(...this.context.createdSince(before));
       this.#sketchOps.set(k, op);
     }
     return op;
@@ -921,7 +937,14 @@ export class WebGpuModel implements Model {
     if (this.#disposed) return;
     this.#disposed = true;
     for (const s of [...this.#sessions]) s.dispose();
-    if (this.#ownsContext) this.context.destroy();
+    if (this.#ownsContext) {
+      this.context.destroy();
+      return;
+    }
+    if (this.#proofKv) this.#releaseKv(this.#proofKv);
+    this.#prof?.destroy();
+    for (const b of this.#owned) this.context.release(b);
+    this.#owned.length = 0;
   }
 }
 

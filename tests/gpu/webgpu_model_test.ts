@@ -9,7 +9,7 @@ import { sketches } from "../../src/protocol/sketch.ts";
 import { sketchCoefficients } from "../../src/protocol/coefficients.ts";
 import { verifySketch } from "../../src/protocol/verify.ts";
 import { FIXTURE_MODELS, readGolden } from "../model/_golden.ts";
-import { gpuF16Test, gpuTest, maxAbsDiff, sameBits } from "./_gpu.ts";
+import { gpuF16Test, gpuTest, maxAbsDiff, sameBits, withContext } from "./_gpu.ts";
 
 async function load(name: string, options: WebGpuModelOptions = {}) {
   const golden = await readGolden(name);
@@ -282,3 +282,22 @@ gpuTest(
     }
   },
 );
+
+gpuTest("dispose() on a borrowed context releases every buffer the model made", async () => {
+  const golden = await readGolden("qwen2-tiny");
+  await withContext(async (ctx) => {
+    const before = ctx.allocatedBytes - ctx.stagingBytes;
+    const ckpt = await openCheckpoint(golden.dir);
+    const model = await WebGpuModel.load(ckpt, { context: ctx });
+    ckpt.close();
+    await model.proofForward([golden.seqs[0].inputIds], {
+      sketchCoefficients: new Int8Array(16).fill(1),
+    });
+    const session = model.startGeneration(2, 16);
+    await session.prefill([[1, 2], [3]]);
+    assert(ctx.allocatedBytes - ctx.stagingBytes > before);
+    model.dispose();
+    strictEqual(ctx.allocatedBytes - ctx.stagingBytes, before);
+    ctx.checkAlive();
+  });
+});
