@@ -65,15 +65,19 @@ const SPECIAL_TOKEN_KEYS: readonly SpecialTokenKey[] = [
   "pad_token",
 ];
 
-function tokenText(value: unknown): string | null {
+function tokenText(value: unknown, key: string, source: string): string | null {
+  if (value === undefined || value === null) return null;
   if (typeof value === "string") return value;
   if (
-    typeof value === "object" && value !== null &&
-    typeof (value as { content?: unknown }).content === "string"
+    typeof value === "object" && typeof (value as { content?: unknown }).content === "string"
   ) {
     return (value as { content: string }).content;
   }
-  return null;
+  throw new CheckpointError(
+    "bad_config",
+    `Invalid ${key} in ${source}: got ${JSON.stringify(value)?.slice(0, 80)}, expected a ` +
+      `token string or {"content": string}`,
+  );
 }
 
 /** A chat_template value: a string, or a list of {name, template} of which "default" is used. */
@@ -125,10 +129,21 @@ export class ModelTokenizer {
     source = "tokenizer files",
     chatTemplate?: string,
   ) {
-    if (typeof tokenizerConfig !== "object" || tokenizerConfig === null) {
+    if (
+      typeof tokenizerConfig !== "object" || tokenizerConfig === null ||
+      Array.isArray(tokenizerConfig)
+    ) {
       throw new CheckpointError(
         "bad_config",
         `Invalid tokenizer_config.json in ${source}: expected a JSON object`,
+      );
+    }
+    const extraSpecials = (tokenizerConfig as Record<string, unknown>).additional_special_tokens;
+    if (extraSpecials !== undefined && extraSpecials !== null && !Array.isArray(extraSpecials)) {
+      throw new CheckpointError(
+        "bad_config",
+        `Invalid additional_special_tokens in ${source}: got ` +
+          `${JSON.stringify(extraSpecials)?.slice(0, 80)}, expected a list of tokens`,
       );
     }
     this.#config = tokenizerConfig as Record<string, unknown>;
@@ -142,7 +157,7 @@ export class ModelTokenizer {
       );
     }
     const specials = {} as Record<SpecialTokenKey, string | null>;
-    for (const key of SPECIAL_TOKEN_KEYS) specials[key] = tokenText(this.#config[key]);
+    for (const key of SPECIAL_TOKEN_KEYS) specials[key] = tokenText(this.#config[key], key, source);
     this.specialTokens = specials;
     const idOf = (key: SpecialTokenKey) => {
       const text = specials[key];

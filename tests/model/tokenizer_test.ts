@@ -337,3 +337,38 @@ Deno.test("ModelTokenizer.vocabSize counts Qwen3's 151,669 ids (added tokens inc
   const { tokenizer } = await qwen3();
   strictEqual(tokenizer.vocabSize, 151669);
 });
+
+Deno.test("ModelTokenizer.load() rejects an eos_token that is neither a string nor {content}", async () => {
+  await withTinyTokenizer({ "tokenizer_config.json": '{"eos_token": 5}' }, async (dir) => {
+    await rejects(
+      ModelTokenizer.load(dir),
+      (e: unknown) =>
+        e instanceof CheckpointError && e.code === "bad_config" &&
+        e.message.includes("Invalid eos_token") && e.message.includes("got 5"),
+    );
+  });
+});
+
+Deno.test("ModelTokenizer.load() rejects additional_special_tokens that is not a list", async () => {
+  await withTinyTokenizer(
+    { "tokenizer_config.json": '{"additional_special_tokens": "a"}' },
+    async (dir) => {
+      await rejects(
+        ModelTokenizer.load(dir),
+        (e: unknown) =>
+          e instanceof CheckpointError && e.message.includes("Invalid additional_special_tokens"),
+      );
+    },
+  );
+});
+
+Deno.test("ModelTokenizer.load() rejects a tokenizer_config.json that is a list", async () => {
+  await withTinyTokenizer({ "tokenizer_config.json": "[1]" }, async (dir) => {
+    await rejects(
+      ModelTokenizer.load(dir),
+      (e: unknown) =>
+        e instanceof CheckpointError && e.message.includes("tokenizer_config.json") &&
+        e.message.includes("expected a JSON object"),
+    );
+  });
+});
