@@ -26,6 +26,8 @@ Options:
   --groups N                  GRPO groups per miner per window (default 1)
   --max-tokens N              completion budget published in the checkpoint (default 40)
   --vocab cut|full            Qwen3 tokenizer cut to 2048 ids (default) or the full 151,936
+  --no-trainer                publish checkpoint 0 once instead of running the trainer as UID 0
+                              (which publishes checkpoint 0, then a DELTA every window)
   --restart-validator-after N stop and restart the validator after N windows (resume demo)
   -v, --verbose               also print the roles' log lines on stderr
   -h, --help                  this text`;
@@ -84,6 +86,7 @@ export async function main(args: string[]): Promise<number> {
         "max-tokens": { type: "string" },
         vocab: { type: "string" },
         "restart-validator-after": { type: "string" },
+        "no-trainer": { type: "boolean" },
         verbose: { type: "boolean", short: "v" },
         help: { type: "boolean", short: "h" },
       },
@@ -116,6 +119,7 @@ export async function main(args: string[]): Promise<number> {
         ? undefined
         : positiveInt("restart-validator-after", values["restart-validator-after"], 1),
       verbose: values.verbose === true,
+      trainer: values["no-trainer"] !== true,
     };
   } catch (e) {
     console.error(`grail devnet: ${(e as Error).message}\n\n${USAGE}`);

@@ -1,9 +1,10 @@
 /**
  * The embedded local network: the in-process chain (`LocalChain`), one bucket per participant
- * (folders by default), a local drand beacon over loopback HTTP, a Qwen3-shaped tiny model
- * published by the owner (UID 0, the trainer's place) as a FULL checkpoint with its READY marker,
- * honest miners, one cheater and a validator — the same `Miner` and `Validator` classes an
- * operator runs against the live subnet, each with its own cache, state file and logger.
+ * (folders by default, s3rver on request), a local drand beacon over loopback HTTP, a
+ * Qwen3-shaped tiny model published by the owner (UID 0: the trainer role, or a one-off FULL
+ * checkpoint with its READY marker), honest miners, one cheater and a validator: the same
+ * `Trainer`, `Miner` and `Validator` classes an operator runs against the live subnet, each with
+ * its own cache, state file and logger.
  *
  * Time: a {@linkcode FastForwardClock} runs 12-second blocks in real time while a role works
  * and skips ahead while all roles sleep, so a window costs only its compute.
@@ -34,6 +35,7 @@ import { declareRoleMetrics, Metrics } from "../roles/metrics.ts";
 import { Miner, type MinerState, type MinerWindowReport } from "../roles/miner.ts";
 import { identityFromPair, type RoleIdentity, type StoreResolver } from "../roles/network.ts";
 import { StateFile } from "../roles/state.ts";
+import { Trainer, type TrainerState, type TrainerWindowReport } from "../roles/trainer.ts";
 import { Validator, type ValidatorState, type ValidatorWindowReport } from "../roles/validator.ts";
 import { WindowModelLoader } from "../roles/window_model.ts";
 import { type Cheat, cheatTransform } from "./cheats.ts";
@@ -70,6 +72,8 @@ export interface DevnetOptions {
   maxTokens?: number;
   /** Tokenizer vocabulary: cut (default, fast) or full Qwen3. */
   vocab?: "cut" | "full";
+  /** Run the trainer as UID 0 (publishes checkpoint 0, then a DELTA every window). */
+  trainer?: boolean;
   /** Stop and restart the validator after this many processed windows (resume demo). */
   restartValidatorAfter?: number;
   /** Log level of the roles' log file (default info). */
@@ -270,30 +274,62 @@ export async function runDevnet(options: DevnetOptions): Promise<DevnetResult> {
     vocab: options.vocab,
   });
   const owner = ids.get("owner")!;
-  await publishFullCheckpoint(buckets.get("owner")!, {
-    window: 0,
-    dir: modelDir,
-    fields: {
-      trainingConfig: { ...DEFAULT_TRAINING_CONFIG },
-      createdAt: clock.nowMs() / 1000,
-      modelName: DEVNET_MODEL_NAME,
-      envId: "sat",
-      envParams: { split: "train", gpu_eval: false },
-      // Temperature 0.05: the random tiny model's logits are nearly flat, and the distribution
-      // check's thresholds assume a trained model's confident samples.
-      generationParams: {
-        max_tokens: options.maxTokens ?? 40,
-        temperature: 0.05,
-        top_p: 1,
-        top_k: 0,
-        repetition_penalty: 1,
-      },
-      thinkingMode: "instructed",
+  const publishFields = {
+    modelName: DEVNET_MODEL_NAME,
+    envId: "sat",
+    envParams: { split: "train", gpu_eval: false },
+    // Temperature 0.05: the random tiny model's logits are nearly flat, and the distribution
+    // check's thresholds assume a trained model's confident samples.
+    generationParams: {
+      max_tokens: options.maxTokens ?? 40,
+      temperature: 0.05,
+      top_p: 1,
+      top_k: 0,
+      repetition_penalty: 1,
     },
-    sign: (msg) =>
-      Array.from(owner.pair.sign(msg), (b) => b.toString(16).padStart(2, "0")).join(""),
-  });
-  await markCheckpointReady(buckets.get("owner")!, 0, 0);
+    thinkingMode: "instructed" as const,
+  };
+  const sign = (msg: Uint8Array) =>
+    Array.from(owner.pair.sign(msg), (b) => b.toString(16).padStart(2, "0")).join("");
+  let trainer: Trainer | null = null;
+  const trainerReports: TrainerWindowReport[] = [];
+  if (options.trainer === true) {
+    // The trainer publishes checkpoint 0 itself (a FULL, READY-0), then one per window.
+    trainer = new Trainer({
+      chain,
+      netuid: DEVNET_NETUID,
+      identity: owner,
+      stores: resolverFor("owner"),
+      baseModelDir: modelDir,
+      workDir: join(dir, "roles", "owner", "work"),
+      state: new StateFile<TrainerState>(join(dir, "roles", "owner", "state.json"), "trainer"),
+      clock,
+      logger: root.child("grail.trainer"),
+      publish: publishFields,
+      onWindow: (r) => {
+        trainerReports.push(r);
+        print(
+          `trainer: window ${r.window} trained on window ${r.dataWindow}: ${r.rollouts} rollouts from ${r.trustedMiners.length} miner(s), ${r.groups} group(s), ${
+            r.training?.steps ?? 0
+          } step(s); published ${r.published.join("+")} (${r.readyKey.split("/").pop()})`,
+        );
+      },
+    });
+    await trainer.resume();
+    await trainer.trainWindow(0);
+  } else {
+    await publishFullCheckpoint(buckets.get("owner")!, {
+      window: 0,
+      dir: modelDir,
+      fields: {
+        trainingConfig: { ...DEFAULT_TRAINING_CONFIG },
+        createdAt: clock.nowMs() / 1000,
+        ...publishFields,
+      },
+      sign,
+    });
+    await markCheckpointReady(buckets.get("owner")!, 0, 0);
+  }
   let otherModelDir: string | null = null;
   if (options.cheat === "other-model") {
     otherModelDir = await writeDevnetModel(join(dir, "model", "other"), {
@@ -372,6 +408,11 @@ export async function runDevnet(options: DevnetOptions): Promise<DevnetResult> {
     await miner.resume();
     const leave = clock.enter();
     running.push(miner.run(stop.signal).finally(leave));
+  }
+
+  if (trainer !== null) {
+    const leave = clock.enter();
+    running.push(trainer.run(stop.signal).finally(leave));
   }
 
   const windows: ValidatorWindowReport[] = [];

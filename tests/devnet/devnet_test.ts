@@ -3,8 +3,9 @@ import { runDevnet } from "../../src/devnet/devnet.ts";
 import { StateFile } from "../../src/roles/state.ts";
 import type { ValidatorState } from "../../src/roles/validator.ts";
 
-// The end-to-end run: CPU backend, two honest miners and a zero-sketch cheater, two validated
-// windows with the validator stopped and restarted in between. About a minute on two cores.
+// The end-to-end run: CPU backend, the trainer, two honest miners and a zero-sketch cheater, two
+// validated windows with the validator stopped and restarted in between. About a minute on two
+// cores.
 Deno.test("runDevnet() pays honest miners, zeroes the cheater and resumes a restarted validator", async () => {
   const dir = await Deno.makeTempDir({ prefix: "grail-devnet-test-" });
   const lines: string[] = [];
@@ -17,6 +18,7 @@ Deno.test("runDevnet() pays honest miners, zeroes the cheater and resumes a rest
       backend: "cpu",
       mode: "strict",
       restartValidatorAfter: 1,
+      trainer: true,
       print: (l) => lines.push(l),
     });
     const text = lines.join("\n");
@@ -51,6 +53,11 @@ Deno.test("runDevnet() pays honest miners, zeroes the cheater and resumes a rest
       assertEquals(m.passed, 0);
       assertEquals(m.rejected.proof_valid, m.checked);
     }
+    // The trainer published checkpoint 0 and one per window; window 60 was validated on 30's.
+    const ready =
+      (await Array.fromAsync(Deno.readDir(`${result.dir}/buckets/owner/grail/checkpoints`)))
+        .map((e) => e.name).sort();
+    assert(ready.includes("checkpoint-0") && ready.includes("checkpoint-30"), ready.join());
     // Honest files pass every checked row.
     for (const m of result.windows.flatMap((w) => w.miners)) {
       if (m.hotkey !== cheater.hotkey) assertEquals(m.passed, m.checked, text);
