@@ -102,6 +102,8 @@ interface KvCache {
   layers: GPUBuffer[];
   /** One row-block of a layer, for copies between rows of a cache. */
   scratch: GPUBuffer;
+  /** A session's final hidden states at each row's last position [B, C] (what lastHidden reads). */
+  hidden: GPUBuffer;
   rope: Dispatch[];
   attention: Dispatch[];
 }
@@ -545,7 +547,7 @@ export class WebGpuModel implements Model {
   }
 
   /** Allocates a KV cache of `capacity` rows and binds its rope and attention dispatches. */
-  #kvCache(capacity: number, label: string, rowsPerSlot = 1): KvCache {
+  #kvCache(capacity: number, label: string, rowsPerSlot = 1, hiddenRows = 1): KvCache {
     const before = this.context.snapshot();
     const { numKvHeads: NKV, headDim: HS, numHeads: NH, numLayers: L } = this.config;
     const ctx = this.context;
@@ -586,8 +588,9 @@ export class WebGpuModel implements Model {
       attention.push(this.#k.attention.bind(shape, a.run, a.blocks, a.q, k, v, a.att));
     }
     const scratch = ctx.storage(rowsPerSlot * rowBytes, `${label}-scratch`);
+    const hidden = ctx.storage(hiddenRows * this.hiddenSize * 4, `${label}-hidden`);
     const owned = ctx.createdSince(before);
-    return { capacity, owned, layers: buffers, scratch, rope, attention };
+    return { capacity, owned, layers: buffers, scratch, hidden, rope, attention };
   }
 
   /** Frees a KV cache. */
@@ -690,22 +693,25 @@ export class WebGpuModel implements Model {
     return out;
   }
 
-  /** Hidden states [n, C] of rows [0, n) of `last`. */
-  async #lastHidden(n: number): Promise<Float32Array> {
+  /** A session's hidden states [n, C] at its rows' last positions. */
+  async #lastHidden(kv: KvCache, n: number): Promise<Float32Array> {
     const C = this.hiddenSize;
-    return new Float32Array(await this.context.read(this.#act.last, 0, n * C * 4));
+    return new Float32Array(await this.context.read(kv.hidden, 0, n * C * 4));
   }
 
   /**
-   * Copies rows of `fin` into rows of `last` (the rows whose logits a session returns).
+   * Copies rows of `fin` into rows of `last` (the rows whose logits a session returns) and of
+   * the session's own hidden buffer (what its lastHidden reads, safe from other sessions).
    *
    * @param enc Encoder.
    * @param pairs (fin row, last row) pairs.
+   * @param kv The session's cache.
    */
-  #copyToLast(enc: GPUCommandEncoder, pairs: readonly [number, number][]): void {
+  #copyToLast(enc: GPUCommandEncoder, pairs: readonly [number, number][], kv: KvCache): void {
     const bytes = this.hiddenSize * 4;
     for (const [from, to] of pairs) {
       enc.copyBufferToBuffer(this.#act.fin, from * bytes, this.#act.last, to * bytes, bytes);
+      enc.copyBufferToBuffer(this.#act.fin, from * bytes, kv.hidden, to * bytes, bytes);
     }
   }
 
@@ -725,7 +731,7 @@ export class WebGpuModel implements Model {
   ): Promise<void> {
     this.#check();
     await this.#forward(kv, rows, (enc) => {
-      this.#copyToLast(enc, copies);
+      this.#copyToLast(enc, copies, kv);
       after?.(enc);
     });
   }
@@ -917,12 +923,12 @@ export class WebGpuModel implements Model {
         `Invalid batch: got ${batch}, expected at most ${this.maxRowsPerPass} (rows per pass)`,
       );
     }
-    const kv = this.#kvCache(batch * maxLenTokens, "session", maxLenTokens);
+    const kv = this.#kvCache(batch * maxLenTokens, "session", maxLenTokens, batch);
     const ops: SessionOps = {
       exclusive: (fn) => this.#exclusive(fn),
       run: (rows, copies, after) => this.#runSessionRows(kv, rows, copies, after),
       logits: (n) => this.#lastLogits(n),
-      hidden: (n) => this.#lastHidden(n),
+      hidden: (n) => this.#lastHidden(kv, n),
     };
     const session = new WebGpuGenerationSession(this, ops, kv, batch, maxLenTokens, () => {
       this.#releaseKv(kv);
