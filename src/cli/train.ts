@@ -42,7 +42,7 @@ Trainer options:
                           with N² per layer); groups with a longer rollout are skipped
   (--backend webgpu runs forward/backward on the GPU, --backend cpu on the float64 reference)
   --demo N                run the local learning demonstration for N windows and exit
-  --svg PATH              with --demo: write the reward curve (default docs/train_learning.svg)
+  --svg PATH              with --demo: write the reward curve (default ./train_learning.svg)
 ${ROLE_FLAGS_USAGE}`;
 
 const OWN_FLAGS = new Set([
@@ -111,7 +111,7 @@ export async function main(args: string[]): Promise<number> {
           windows: Math.floor(windows),
           onWindow: (r) => console.log(JSON.stringify(r)),
         });
-        const svg = flags.get("--svg") ?? "docs/train_learning.svg";
+        const svg = flags.get("--svg") ?? "train_learning.svg";
         await Deno.writeTextFile(
           svg,
           rewardSvg(rows, "GRPO on the local network: toy “echo the digit”"),
