@@ -135,7 +135,7 @@ class ClockedFolderStore extends FolderStore {
 }
 
 async function prepareDir(dir: string): Promise<void> {
-  let entries: string[] = [];
+  const entries: string[] = [];
   try {
     for await (const e of Deno.readDir(dir)) entries.push(e.name);
   } catch (e) {
@@ -152,7 +152,6 @@ async function prepareDir(dir: string): Promise<void> {
     join(dir, MARKER),
     "grail devnet state folder; `grail devnet` wipes it on start\n",
   );
-  entries = [];
 }
 
 function pct(x: number): string {

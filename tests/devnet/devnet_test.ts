@@ -1,4 +1,9 @@
-import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
+import {
+  deepStrictEqual,
+  deepStrictEqual as assertEquals,
+  ok as assert,
+  rejects,
+} from "node:assert/strict";
 import { runDevnet } from "../../src/devnet/devnet.ts";
 import { StateFile } from "../../src/roles/state.ts";
 import type { ValidatorState } from "../../src/roles/validator.ts";
@@ -62,6 +67,29 @@ Deno.test("runDevnet() pays honest miners, zeroes the cheater and resumes a rest
     for (const m of result.windows.flatMap((w) => w.miners)) {
       if (m.hotkey !== cheater.hotkey) assertEquals(m.passed, m.checked, text);
     }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("runDevnet() refuses a non-empty folder that holds no previous devnet run", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${dir}/notes.txt`, "mine");
+    await rejects(
+      () =>
+        runDevnet({
+          dir,
+          windows: 1,
+          honestMiners: 1,
+          cheat: "none",
+          backend: "cpu",
+          mode: "strict",
+          print: () => {},
+        }),
+      /Refusing to use .*not empty/,
+    );
+    deepStrictEqual(await Deno.readTextFile(`${dir}/notes.txt`), "mine");
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
