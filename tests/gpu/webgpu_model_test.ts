@@ -220,6 +220,15 @@ gpuTest(
           `row ${b}`,
         );
       }
+      const oneHidden = await single.lastHidden!();
+      const other = model.startGeneration(1, 32);
+      await other.prefill([[9, 8, 7]]); // another session's forward in between
+      const groupHidden = await group.lastHidden!();
+      assert(
+        sameBits(groupHidden.subarray(0, model.hiddenSize), oneHidden),
+        "each session keeps its own hidden rows",
+      );
+      other.dispose();
       const next = await group.step([5, 5, 7, 5]);
       const oneNext = await single.step([5]);
       assert(sameBits(next.subarray(0, V), oneNext), "row 0 after a step");
@@ -259,8 +268,6 @@ gpuTest(
     // Same seed, same sampling code: only the logits differ (by ~1e-6), which moves a sample only
     // when a uniform draw lands within that of a boundary — not for this seed. The completion
     // log-probs must agree with the WebGPU proof forward over the finished sequence within 1e-5.
-    const { generate } = await import("../../src/model/generate.ts");
-    const { SeededRandom } = await import("../../src/model/seeded_random.ts");
     const { golden, model } = await load("qwen3-tiny");
     const cpu = await loadCpuModel(golden.dir);
     try {
