@@ -180,16 +180,18 @@ async function throughput(shape: string, B: number, T: number, steps: number): P
   ctx.destroy();
 }
 
-const [mode, ...rest] = Deno.args;
-if (mode === "gradcheck") await gradcheck(rest[0] ?? "../shared/fixtures/qwen3-tiny");
-else if (mode === "throughput") {
-  await throughput(
-    rest[0] ?? "tiny",
-    Number(rest[1] ?? 4),
-    Number(rest[2] ?? 512),
-    Number(rest[3] ?? 2),
-  );
-} else {
-  console.error("Usage: bench/train.ts gradcheck MODEL_DIR | throughput SHAPE [B] [T] [steps]");
-  Deno.exit(2);
+if (import.meta.main) {
+  const [mode, ...rest] = Deno.args;
+  if (mode === "gradcheck") await gradcheck(rest[0] ?? "../shared/fixtures/qwen3-tiny");
+  else if (mode === "throughput") {
+    await throughput(
+      rest[0] ?? "tiny",
+      Number(rest[1] ?? 4),
+      Number(rest[2] ?? 512),
+      Number(rest[3] ?? 2),
+    );
+  } else {
+    console.error("Usage: bench/train.ts gradcheck MODEL_DIR | throughput SHAPE [B] [T] [steps]");
+    Deno.exit(2);
+  }
 }
