@@ -51,9 +51,12 @@ export {
   PythonFloat,
   pythonFloatRepr,
   pythonJsonDumps,
+  pythonJsonLoads,
+  type PythonJsonLoadsOptions,
   type PythonJsonOptions,
   pythonJsonString,
   type PythonJsonValue,
+  sortCodePoints,
 } from "./src/protocol/python_json.ts";
 export { commitBinding, hashCommitments } from "./src/protocol/binding.ts";
 export { SS58_PREFIX, ss58Decode, type Ss58Decoded, ss58Encode } from "./src/protocol/ss58.ts";

@@ -6,7 +6,7 @@
  */
 
 import * as A from "apache-arrow";
-import { pythonJsonDumps, type PythonJsonValue } from "../protocol/python_json.ts";
+import { pythonJsonDumps, pythonJsonLoads, type PythonJsonValue } from "../protocol/python_json.ts";
 import type { Rollout } from "../protocol/rollout.ts";
 import { WindowFileError } from "./window_file_error.ts";
 
@@ -240,23 +240,14 @@ function listReader(v: A.Vector, kind: "int" | "float", path: string, file: stri
   };
 }
 
-/**
- * JSON.parse reviver keeping integers beyond 2^53 exact as bigints, as Python's json.loads does,
- * so the commit digest over a miner's text matches the reference's and range checks see the
- * true value.
- */
-function keepBigIntegers(_key: string, value: unknown, context?: { source?: string }): unknown {
-  if (typeof value !== "number" || Number.isSafeInteger(value)) return value;
-  const literal = context?.source ?? "";
-  return /^-?\d+$/.test(literal) ? BigInt(literal) : value;
-}
-
 function jsonReader(v: A.Vector, path: string, file: string) {
   const read = scalarReader(v, "string", path, file);
   return (ctx: Ctx): unknown => {
     const text = read(ctx) as string;
     try {
-      return JSON.parse(text, keepBigIntegers);
+      // Integers beyond 2^53 stay exact, as json.loads keeps them: range checks see the true
+      // value and the commit digest matches the reference's text.
+      return pythonJsonLoads(text);
     } catch (cause) {
       const e = fail(ctx, "bad_json", path, `is not JSON: ${JSON.stringify(text.slice(0, 60))}`);
       (e as { cause?: unknown }).cause = cause;

@@ -257,6 +257,44 @@ export function pythonJsonDumps(value: PythonJsonValue, options: PythonJsonOptio
   return write(value, "", 0);
 }
 
+/** Options of {@linkcode pythonJsonLoads}. */
+export interface PythonJsonLoadsOptions {
+  /** Wrap numbers written with a `.` or an exponent in {@linkcode PythonFloat}; default false. */
+  keepFloats?: boolean;
+}
+
+/**
+ * Parses JSON keeping what Python's `json.loads` keeps and JavaScript's `JSON.parse` loses:
+ * integers beyond 2^53 stay exact (as bigints) and, when asked, float literals stay floats (as
+ * {@linkcode PythonFloat}), so {@linkcode pythonJsonDumps} writes the same text back.
+ *
+ * @param text The JSON text.
+ * @param options `keepFloats`.
+ * @returns The value.
+ * @throws {SyntaxError} For text that is not JSON, as `JSON.parse`.
+ *
+ * @example
+ * ```ts
+ * import { PythonFloat, pythonJsonDumps, pythonJsonLoads } from "./python_json.ts";
+ * import { deepStrictEqual, strictEqual } from "node:assert/strict";
+ *
+ * deepStrictEqual(pythonJsonLoads('{"round": 18446744073709551616}'), { round: 2n ** 64n });
+ * const text = '{"lr": 1.0, "epochs": 1}';
+ * const value = pythonJsonLoads(text, { keepFloats: true });
+ * deepStrictEqual(value, { lr: new PythonFloat(1), epochs: 1 });
+ * strictEqual(pythonJsonDumps(value as { lr: PythonFloat; epochs: number }), text);
+ * ```
+ */
+export function pythonJsonLoads(text: string, options: PythonJsonLoadsOptions = {}): unknown {
+  const keepFloats = options.keepFloats ?? false;
+  return JSON.parse(text, (_key, value, context?: { source?: string }) => {
+    if (typeof value !== "number") return value;
+    const literal = context?.source ?? "";
+    if (/[.eE]/.test(literal)) return keepFloats ? new PythonFloat(value) : value;
+    return Number.isSafeInteger(value) || !/^-?\d+$/.test(literal) ? value : BigInt(literal);
+  });
+}
+
 /**
  * The canonical JSON of the commit binding: `json.dumps(value, sort_keys=True,
  * separators=(",", ":"))`.

@@ -6,7 +6,9 @@ import {
   PythonFloat,
   pythonFloatRepr,
   pythonJsonDumps,
+  pythonJsonLoads,
   pythonJsonString,
+  type PythonJsonValue,
   sortCodePoints,
 } from "../../src/protocol/python_json.ts";
 
@@ -125,4 +127,27 @@ Deno.test("sortCodePoints() orders astral characters after U+FFFF as Python does
 
 Deno.test("sortCodePoints() returns an empty array for no keys", () => {
   deepStrictEqual(sortCodePoints([]), []);
+});
+
+Deno.test("pythonJsonLoads() keeps integers beyond 2^53 exact as bigints", () => {
+  // json.loads('[9007199254740993, -99999999999999999999, 5]') keeps every digit.
+  deepStrictEqual(
+    pythonJsonLoads("[9007199254740993, -99999999999999999999, 5]"),
+    [9007199254740993n, -99999999999999999999n, 5],
+  );
+});
+
+Deno.test("pythonJsonLoads() with keepFloats round-trips float literals through pythonJsonDumps", () => {
+  // json.dumps(json.loads(text), indent=2) == text in CPython.
+  const text = '{\n  "lr": 1e-06,\n  "kl_coef": 0.0,\n  "epochs": 1,\n  "big": 1e+16\n}';
+  const value = pythonJsonLoads(text, { keepFloats: true }) as PythonJsonValue;
+  strictEqual(pythonJsonDumps(value, { indent: 2 }), text);
+});
+
+Deno.test("pythonJsonLoads() without keepFloats gives plain numbers", () => {
+  deepStrictEqual(pythonJsonLoads('{"x": 1.0}'), { x: 1 });
+});
+
+Deno.test("pythonJsonLoads() throws SyntaxError for text that is not JSON", () => {
+  throws(() => pythonJsonLoads("{'sketch': 1}"), SyntaxError);
 });

@@ -11,7 +11,12 @@
 
 import { sha256 } from "@noble/hashes/sha2.js";
 import { bytesToHex } from "@noble/hashes/utils.js";
-import { PythonFloat, pythonJsonDumps, type PythonJsonValue } from "../../protocol/python_json.ts";
+import {
+  PythonFloat,
+  pythonJsonDumps,
+  pythonJsonLoads,
+  type PythonJsonValue,
+} from "../../protocol/python_json.ts";
 import { PublishedCheckpointError } from "./published_checkpoint_error.ts";
 import type { DeltaFormat } from "./delta_codec.ts";
 
@@ -136,19 +141,10 @@ function fail(source: string, message: string): PublishedCheckpointError {
   return new PublishedCheckpointError("bad_metadata", `Invalid ${source}: ${message}`);
 }
 
-/**
- * JSON.parse keeping Python's types: numbers written with "." or an exponent become
- * PythonFloat, integers beyond 2^53 stay exact as bigints (so a rewritten file keeps them).
- */
+// Python's types survive: float literals as PythonFloat, integers beyond 2^53 as bigints.
 function parsePythonJson(text: string, source: string): unknown {
   try {
-    return JSON.parse(text, (_key, value, context?: { source?: string }) => {
-      if (typeof value !== "number") return value;
-      const literal = context?.source ?? "";
-      if (/[.eE]/.test(literal)) return new PythonFloat(value);
-      if (!Number.isSafeInteger(value) && /^-?\d+$/.test(literal)) return BigInt(literal);
-      return value;
-    });
+    return pythonJsonLoads(text, { keepFloats: true });
   } catch (cause) {
     throw new PublishedCheckpointError("bad_metadata", `Invalid ${source}: not JSON (${cause})`, {
       cause,
