@@ -184,6 +184,15 @@ export class BackwardKernels {
    * register-tiled variant (default) gives the same bits as the simple one.
    * For y = x·wᵀ (x [T, IC], w [OC, IC], dy [T, OC]): dx = gemm(M=T, N=IC, K=OC, a=dy (OC, 1),
    * b=w (IC, 1)); dw += gemm(M=OC, N=IC, K=T, a=dy (1, OC), b=x (IC, 1), beta 1).
+   *
+   * @param a Left operand f32, read as a[m·aStrides[0] + k·aStrides[1]].
+   * @param b Right operand f32, read as b[k·bStrides[0] + n·bStrides[1]].
+   * @param c Output [M, N] f32.
+   * @param dims M, N, K and beta (0 sets c, 1 adds to it).
+   * @param aStrides (m, k) strides of a.
+   * @param bStrides (k, n) strides of b.
+   * @param variant Kernel (same bits either way).
+   * @returns The dispatch.
    */
   bindGemm(
     a: GPUBuffer,
@@ -214,7 +223,16 @@ export class BackwardKernels {
     );
   }
 
-  /** db[OC] += Σ_t dy[t, OC] over T rows (`dummy` fills the unused binding). */
+  /**
+   * db[OC] += Σ_t dy[t, OC] over T rows.
+   *
+   * @param dy Gradient of the output [T, OC] f32.
+   * @param db Bias gradient [OC] f32 (accumulated).
+   * @param T Rows.
+   * @param OC Output features.
+   * @param dummy Any small buffer not bound elsewhere in the pass (fills the unused binding).
+   * @returns The dispatch.
+   */
   bindBiasGrad(dy: GPUBuffer, db: GPUBuffer, T: number, OC: number, dummy: GPUBuffer): Dispatch {
     return bindKernel(
       this.#ctx,
@@ -237,6 +255,15 @@ export class BackwardKernels {
   /**
    * RMSNorm backward over `rows` rows of width D: [rows pass, weight pass] (encode both, in
    * order). dx is set, or added to with `accumulate` (the residual stream's gradient).
+   *
+   * @param dy Gradient of the output [rows, D] f32.
+   * @param x Saved input [rows, D] f32.
+   * @param w Weight [D] f32.
+   * @param dx Gradient of the input [rows, D] f32 (out; must not be `dy`).
+   * @param rstd Scratch [rows] f32 (inverse RMS, recomputed).
+   * @param dw Weight gradient [D] f32 (accumulated).
+   * @param dims rows, D, eps, accumulate.
+   * @returns The two dispatches.
    */
   bindRmsnormBackward(
     dy: GPUBuffer,
@@ -264,7 +291,15 @@ export class BackwardKernels {
     ];
   }
 
-  /** Inverse RoPE rotation of g [T, heads, HS] in place, with the forward's cos/sin tables. */
+  /**
+   * RoPE rotation of g [T, heads, HS] in place: sign +1 is the forward, −1 (default) the backward.
+   *
+   * @param cos cos table [T, HS/2] f32 (`ropeTable`).
+   * @param sin sin table [T, HS/2] f32.
+   * @param g Queries/keys or their gradient, rotated in place.
+   * @param dims T, heads, HS and the sign.
+   * @returns The dispatch.
+   */
   bindRopeBackward(
     cos: GPUBuffer,
     sin: GPUBuffer,
@@ -285,7 +320,13 @@ export class BackwardKernels {
     );
   }
 
-  /** Attention backward: [scores, dq, dkv] passes, encoded in that order. */
+  /**
+   * Attention backward: [scores, dq, dkv] passes, encoded in that order.
+   *
+   * @param bufs q, k, v and dout (read); probs, dscores (scratch [NH, T, T]); dq, dk, dv (out).
+   * @param dims T, NH, NKV, HS.
+   * @returns The three dispatches.
+   */
   bindAttentionBackward(
     bufs: {
       q: GPUBuffer;
@@ -337,7 +378,13 @@ export class BackwardKernels {
     ];
   }
 
-  /** Training forward of attention: [probs, out] passes (out is written into `bufs.dq`). */
+  /**
+   * Training forward of attention: [probs, out] passes (out is written into `bufs.dq`).
+   *
+   * @param bufs As {@link BackwardKernels.bindAttentionBackward}; dout, dscores, dk, dv unused.
+   * @param dims T, NH, NKV, HS.
+   * @returns The two dispatches.
+   */
   bindAttentionForward(
     bufs: {
       q: GPUBuffer;
@@ -384,7 +431,16 @@ export class BackwardKernels {
     ];
   }
 
-  /** y (rows, D) = rmsnorm(x)·w, keeping rstd (rows) for the backward. */
+  /**
+   * y (rows, D) = rmsnorm(x)·w, keeping rstd (rows) for the backward.
+   *
+   * @param x Input [rows, D] f32.
+   * @param w Weight [D] f32.
+   * @param y Output [rows, D] f32.
+   * @param rstd Inverse RMS per row [rows] f32 (out).
+   * @param dims rows, D, eps.
+   * @returns The dispatch.
+   */
   bindRmsnormForward(
     x: GPUBuffer,
     w: GPUBuffer,
@@ -406,7 +462,15 @@ export class BackwardKernels {
     );
   }
 
-  /** h = silu(gate)·up over n elements. */
+  /**
+   * h = silu(gate)·up over n elements.
+   *
+   * @param gate Gate projections [n] f32.
+   * @param up Up projections [n] f32.
+   * @param h Output [n] f32.
+   * @param n Elements.
+   * @returns The dispatch.
+   */
   bindSwigluForward(
     gate: GPUBuffer,
     up: GPUBuffer,
@@ -427,7 +491,15 @@ export class BackwardKernels {
     );
   }
 
-  /** x[t, c] = E[tokens[t], c] for T positions (`tokens` u32). */
+  /**
+   * x[t, c] = E[tokens[t], c] for T positions.
+   *
+   * @param embed Embedding [V, C] f32.
+   * @param tokens Token ids [T] u32.
+   * @param x Output [T, C] f32.
+   * @param dims C and T.
+   * @returns The dispatch.
+   */
   bindEmbeddingForward(
     embed: GPUBuffer,
     tokens: GPUBuffer,
@@ -448,7 +520,15 @@ export class BackwardKernels {
     );
   }
 
-  /** y[t, o] += b[o] over T rows of OC. */
+  /**
+   * y[t, o] += b[o] over T rows of OC.
+   *
+   * @param b Bias [OC] f32.
+   * @param y Output [T, OC] f32 (added to).
+   * @param T Rows.
+   * @param OC Output features.
+   * @returns The dispatch.
+   */
   bindAddBias(b: GPUBuffer, y: GPUBuffer, T: number, OC: number): Dispatch {
     return bindKernel(
       this.#ctx,
@@ -468,7 +548,17 @@ export class BackwardKernels {
     );
   }
 
-  /** dgate, dup of h = silu(gate)·up over n elements. */
+  /**
+   * dgate, dup of h = silu(gate)·up over n elements.
+   *
+   * @param dh Gradient of h [n] f32.
+   * @param gate Saved gate [n] f32.
+   * @param up Saved up [n] f32.
+   * @param dgate Output [n] f32.
+   * @param dup Output [n] f32.
+   * @param n Elements.
+   * @returns The dispatch.
+   */
   bindSwigluBackward(
     dh: GPUBuffer,
     gate: GPUBuffer,
@@ -494,6 +584,14 @@ export class BackwardKernels {
   /**
    * dE[token rows] += the positions' dx, from the CSR grouping of {@link groupTokens}
    * (rows/starts/positions uploaded as u32).
+   *
+   * @param dx Gradient of the embedding output [T, C] f32.
+   * @param rows Distinct token ids [U] u32.
+   * @param starts CSR offsets [U + 1] u32.
+   * @param positions Positions grouped by token [T] u32.
+   * @param dEmbed Embedding gradient [V, C] f32 (accumulated).
+   * @param dims C and U.
+   * @returns The dispatch.
    */
   bindEmbeddingBackward(
     dx: GPUBuffer,
@@ -517,7 +615,18 @@ export class BackwardKernels {
     );
   }
 
-  /** Per row of logits: stats (lp, H) and dz from ∂L/∂lp, ∂L/∂H. */
+  /**
+   * Per row of logits: stats (lp, H) and dz from ∂L/∂lp, ∂L/∂H.
+   *
+   * @param z Logits [rows, V] f32.
+   * @param targets Next tokens [rows] u32.
+   * @param dlp ∂L/∂lp per row [rows] f32 (0 where no loss).
+   * @param dh ∂L/∂H per row [rows] f32.
+   * @param dz Output [rows, V] f32.
+   * @param stats Output [rows, 2] f32 (lp, H).
+   * @param dims rows, V.
+   * @returns The dispatch.
+   */
   bindLogprobBackward(
     z: GPUBuffer,
     targets: GPUBuffer,
@@ -541,7 +650,15 @@ export class BackwardKernels {
     );
   }
 
-  /** Partial sums of squares of `grad` (n values) into `partials` (ceil(n / SUMSQ_CHUNK)). */
+  /**
+   * Partial sums of squares of `grad` (n values) into `partials` (ceil(n / SUMSQ_CHUNK)).
+   *
+   * @param grad Gradient [n] f32.
+   * @param partials Output [ceil(n / SUMSQ_CHUNK)] f32.
+   * @param n Elements.
+   * @param dummy A buffer not bound elsewhere (fills the optimiser slots).
+   * @returns The dispatch.
+   */
   bindSumSquares(grad: GPUBuffer, partials: GPUBuffer, n: number, dummy: GPUBuffer): Dispatch {
     return bindKernel(
       this.#ctx,
@@ -561,6 +678,11 @@ export class BackwardKernels {
   /**
    * One AdamW step of a tensor of n values (torch's rule; `clip` scales the gradient, the
    * clip-norm coefficient). `partials` is unused by the step but belongs to the layout.
+   *
+   * @param bufs Parameter, gradient, moments (f32, n each) and the norm partials.
+   * @param n Elements.
+   * @param h Hyper-parameters, step number (from 1) and clip coefficient.
+   * @returns The dispatch; its scalars change through {@link updateAdamW}.
    */
   bindAdamW(
     bufs: { param: GPUBuffer; grad: GPUBuffer; m: GPUBuffer; v: GPUBuffer; partials: GPUBuffer },
