@@ -72,24 +72,27 @@ fn load_w(gn: u32, gk: u32, k4: u32) -> vec4<f32> {
   return vec4<f32>(0.0);
 }
 
-fn store(gm: u32, gn: u32, v: vec4<f32>) {
-  if (gm >= run.rows) {
+// Epilogue of one output: bias, then the residual (y + out), as in Hugging Face.
+fn store1(gm: u32, n: u32, v: f32) {
+  if (gm >= run.rows || n >= p.n) {
     return;
   }
-  for (var q = 0u; q < 4u; q++) {
-    let n = gn + q;
-    if (n < p.n) {
-      var o = v[q];
-      if ((p.flags & FLAG_BIAS) != 0u) {
-        o = o + b[p.bias_offset + n];
-      }
-      let at = gm * p.ld_y + p.y_col_offset + n;
-      if ((p.flags & FLAG_ACCUMULATE) != 0u) {
-        o = y[at] + o;
-      }
-      y[at] = o;
-    }
+  var o = v;
+  if ((p.flags & FLAG_BIAS) != 0u) {
+    o = o + b[p.bias_offset + n];
   }
+  let at = gm * p.ld_y + p.y_col_offset + n;
+  if ((p.flags & FLAG_ACCUMULATE) != 0u) {
+    o = y[at] + o;
+  }
+  y[at] = o;
+}
+
+fn store(gm: u32, gn: u32, v: vec4<f32>) {
+  store1(gm, gn, v.x);
+  store1(gm, gn + 1u, v.y);
+  store1(gm, gn + 2u, v.z);
+  store1(gm, gn + 3u, v.w);
 }
 
 @compute @workgroup_size(THREADS)
@@ -241,4 +244,73 @@ fn matmul_tiled(
   store(m0 + (tm + 1u * THREADS_M) * 4u + 2u, n0 + (tn + 1u * THREADS_N) * 4u, select(vec4<f32>(c6_1), s6_1, SPLIT));
   store(m0 + (tm + 1u * THREADS_M) * 4u + 3u, n0 + (tn + 0u * THREADS_N) * 4u, select(vec4<f32>(c7_0), s7_0, SPLIT));
   store(m0 + (tm + 1u * THREADS_M) * 4u + 3u, n0 + (tn + 1u * THREADS_N) * 4u, select(vec4<f32>(c7_1), s7_1, SPLIT));
+}
+
+// matmul_rows: the same products for at most ROWS_MAX rows (decode: one row per sequence), one
+// thread per output column holding all ROWS_MAX row sums, so that a [16, K] · [N, K]ᵀ product
+// spreads over N threads instead of N / BM_N workgroups. Each output is the same fma chain over
+// k = 0, 1, ..., K-1 as in matmul_tiled (f32 path), so its bits are identical (tested).
+// Dispatch: (ceil(N / ROWS_WG), 1) workgroups of ROWS_WG threads.
+const ROWS_MAX: u32 = 16u;
+const ROWS_WG: u32 = 64u;
+
+// x rows of one k tile, k-major: xr_tile[k * 4 + g] holds rows 4g .. 4g + 3 at that k.
+var<workgroup> xr_tile: array<vec4<f32>, BK * ROWS_MAX / 4u>;
+
+@compute @workgroup_size(ROWS_WG)
+fn matmul_rows(
+  @builtin(workgroup_id) wg: vec3<u32>,
+  @builtin(local_invocation_index) tid: u32,
+) {
+  let n = wg.x * ROWS_WG + tid;
+  let k4 = p.k / 4u;
+  var c0 = vec4<f32>(0.0);
+  var c1 = vec4<f32>(0.0);
+  var c2 = vec4<f32>(0.0);
+  var c3 = vec4<f32>(0.0);
+  for (var k0 = 0u; k0 < p.k; k0 += BK) {
+    for (var item = tid; item < (ROWS_MAX / 4u) * KQ; item += ROWS_WG) {
+      let mq = item / KQ;
+      let kq = item % KQ;
+      let gk = k0 / 4u + kq;
+      let v0 = load_x(mq * 4u, gk, k4);
+      let v1 = load_x(mq * 4u + 1u, gk, k4);
+      let v2 = load_x(mq * 4u + 2u, gk, k4);
+      let v3 = load_x(mq * 4u + 3u, gk, k4);
+      let at = kq * 4u * 4u + mq;
+      xr_tile[at] = vec4<f32>(v0.x, v1.x, v2.x, v3.x);
+      xr_tile[at + 4u] = vec4<f32>(v0.y, v1.y, v2.y, v3.y);
+      xr_tile[at + 8u] = vec4<f32>(v0.z, v1.z, v2.z, v3.z);
+      xr_tile[at + 12u] = vec4<f32>(v0.w, v1.w, v2.w, v3.w);
+    }
+    workgroupBarrier();
+    for (var kq = 0u; kq < KQ; kq++) {
+      let wv = load_w(n, k0 / 4u + kq, k4);
+      for (var e = 0u; e < 4u; e++) {
+        let wk = vec4<f32>(wv[e]);
+        let at = (kq * 4u + e) * 4u;
+        c0 = fma(xr_tile[at], wk, c0);
+        c1 = fma(xr_tile[at + 1u], wk, c1);
+        c2 = fma(xr_tile[at + 2u], wk, c2);
+        c3 = fma(xr_tile[at + 3u], wk, c3);
+      }
+    }
+    workgroupBarrier();
+  }
+  store1(0u, n, c0.x);
+  store1(1u, n, c0.y);
+  store1(2u, n, c0.z);
+  store1(3u, n, c0.w);
+  store1(4u, n, c1.x);
+  store1(5u, n, c1.y);
+  store1(6u, n, c1.z);
+  store1(7u, n, c1.w);
+  store1(8u, n, c2.x);
+  store1(9u, n, c2.y);
+  store1(10u, n, c2.z);
+  store1(11u, n, c2.w);
+  store1(12u, n, c3.x);
+  store1(13u, n, c3.y);
+  store1(14u, n, c3.z);
+  store1(15u, n, c3.w);
 }

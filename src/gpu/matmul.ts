@@ -29,6 +29,11 @@ export const MATMUL_TILES_SMALL: MatmulTiles = { bm: 32, bn: 32, bk: 16, tm: 8, 
 /** Large tiles: 256 threads, 8×8 outputs each, 32 KiB of workgroup memory; for big GPUs. */
 export const MATMUL_TILES_LARGE: MatmulTiles = { bm: 128, bn: 128, bk: 32, tm: 8, tn: 8 };
 
+/** Most rows {@link MatmulKernel.bindRows} takes (one thread holds all of a column's sums). */
+export const MATMUL_ROWS_MAX = 16;
+/** Threads per workgroup of the few-rows kernel (one output column each). */
+const MATMUL_ROWS_WG = 64;
+
 /** Matmul flags (see matmul.wgsl). */
 const FLAG_BIAS = 1;
 const FLAG_ACCUMULATE = 2;
@@ -85,6 +90,7 @@ export class MatmulKernel {
   readonly dtype: WeightDType;
   readonly #ctx: GpuContext;
   readonly #pipeline: GPUComputePipeline;
+  readonly #rowsPipeline: GPUComputePipeline | null;
   readonly #dummy: GPUBuffer;
 
   private constructor(
@@ -92,11 +98,13 @@ export class MatmulKernel {
     dtype: WeightDType,
     tiles: MatmulTiles,
     p: GPUComputePipeline,
+    rows: GPUComputePipeline | null,
   ) {
     this.#ctx = ctx;
     this.dtype = dtype;
     this.tiles = tiles;
     this.#pipeline = p;
+    this.#rowsPipeline = rows;
     this.#dummy = ctx.storage(16, "matmul-no-bias");
   }
 
@@ -116,7 +124,8 @@ export class MatmulKernel {
   ): Promise<MatmulKernel> {
     const { bm, bn, bk, tm, tn } = tiles;
     const threads = (bm / tm) * (bn / tn);
-    const shared = 4 * bk * (bm + bn);
+    // matmul_rows' x tile lives in the same module.
+    const shared = 4 * bk * (bm + bn + MATMUL_ROWS_MAX);
     if (
       tm !== 8 || tn !== 8 || bk % 4 !== 0 || bm % 32 !== 0 || bn % 32 !== 0 ||
       threads > ctx.limits.maxComputeInvocationsPerWorkgroup ||
@@ -142,15 +151,14 @@ const BM_M: u32 = ${bm}u;
 const BM_N: u32 = ${bn}u;
 const BK: u32 = ${bk}u;
 `;
-    const p = await ctx.pipeline(header + code, "matmul_tiled", {}, `matmul-${dtype}-${bm}x${bn}`, [
-      "uniform",
-      "uniform",
-      "read",
-      "read",
-      "read",
-      "read_write",
-    ]);
-    return new MatmulKernel(ctx, dtype, tiles, p);
+    const layout = ["uniform", "uniform", "read", "read", "read", "read_write"] as const;
+    const label = `matmul-${dtype}-${bm}x${bn}`;
+    const p = await ctx.pipeline(header + code, "matmul_tiled", {}, label, layout);
+    // The few-rows kernel reproduces the f32 chains only; f16 decode keeps the tiled kernel.
+    const rows = dtype === "f32"
+      ? await ctx.pipeline(header + code, "matmul_rows", {}, `${label}-rows`, layout)
+      : null;
+    return new MatmulKernel(ctx, dtype, tiles, p, rows);
   }
 
   /**
@@ -161,6 +169,39 @@ const BK: u32 = ${bk}u;
    * @throws {GpuError} When K is not a multiple of 4 or the dtype differs from the kernel's.
    */
   bind(a: MatmulArgs): Dispatch[] {
+    const { bm, bn } = this.tiles;
+    return this.#bindWith(
+      a,
+      this.#pipeline,
+      (n) => (rows) => [Math.ceil(n / bn), Math.ceil(rows / bm), 1],
+    );
+  }
+
+  /**
+   * Binds the same product for at most {@link MATMUL_ROWS_MAX} rows (decode), one thread per
+   * output column: bit-identical to {@link bind}'s result, with N threads of parallelism instead
+   * of N / BN workgroups. f32 weights only.
+   *
+   * @param a Buffers and layout.
+   * @returns The dispatches (their grid ignores rows beyond MATMUL_ROWS_MAX: do not pass more).
+   * @throws {GpuError} For f16 weights, or as {@link bind}.
+   */
+  bindRows(a: MatmulArgs): Dispatch[] {
+    if (this.#rowsPipeline === null) {
+      throw new GpuError("shape", `The few-rows matmul has no ${this.dtype} variant; use bind()`);
+    }
+    return this.#bindWith(
+      a,
+      this.#rowsPipeline,
+      (n) => () => [Math.ceil(n / MATMUL_ROWS_WG), 1, 1],
+    );
+  }
+
+  #bindWith(
+    a: MatmulArgs,
+    pipeline: GPUComputePipeline,
+    grid: (n: number) => (rows: number) => [number, number, number],
+  ): Dispatch[] {
     const { w } = a;
     if (w.cols % 4 !== 0) {
       throw new GpuError("shape", `Matmul needs K to be a multiple of 4, got K = ${w.cols}`);
@@ -170,23 +211,17 @@ const BK: u32 = ${bk}u;
     }
     const ldY = a.ldY ?? w.rows;
     const flags = (a.bias ? FLAG_BIAS : 0) | (a.accumulate ? FLAG_ACCUMULATE : 0);
-    const { bm, bn } = this.tiles;
     return w.chunks.map((chunk) => {
       const params = this.#ctx.uniform(
         new Uint32Array([chunk.rows, w.cols, ldY, chunk.rowStart, chunk.rowStart, flags, 0, 0]),
         "matmul-params",
       );
       const bindGroup = this.#ctx.bindGroup(
-        this.#pipeline,
+        pipeline,
         [a.run, params, a.x, chunk.buffer, a.bias ?? this.#dummy, a.y],
         "matmul",
       );
-      const nGroups = Math.ceil(chunk.rows / bn);
-      return {
-        pipeline: this.#pipeline,
-        bindGroup,
-        grid: (rows: number): [number, number, number] => [nGroups, Math.ceil(rows / bm), 1],
-      };
+      return { pipeline, bindGroup, grid: grid(chunk.rows) };
     });
   }
 }

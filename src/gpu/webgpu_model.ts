@@ -31,8 +31,10 @@ import { EmbeddingKernel } from "./embedding.ts";
 import { GpuError } from "./gpu_error.ts";
 import { LOGPROB_NONE, LogprobKernel } from "./logprob.ts";
 import {
+  MATMUL_ROWS_MAX,
   MATMUL_TILES_LARGE,
   MATMUL_TILES_SMALL,
+  type MatmulArgs,
   MatmulKernel,
   type MatmulTiles,
 } from "./matmul.ts";
@@ -84,14 +86,20 @@ interface Kernels {
   sketch: SketchKernel;
 }
 
+/** A matmul bound twice: tiled (any rows), and one thread per column for few rows (f32 only). */
+interface MatmulOp {
+  tiled: Dispatch[];
+  rows: Dispatch[] | null;
+}
+
 interface LayerOps {
   inNorm: Dispatch;
-  qkv: Dispatch[];
-  o: Dispatch[];
+  qkv: MatmulOp;
+  o: MatmulOp;
   postNorm: Dispatch;
-  gateUp: Dispatch[];
+  gateUp: MatmulOp;
   mlp: Dispatch;
-  down: Dispatch[];
+  down: MatmulOp;
 }
 
 interface KvCache {
@@ -158,6 +166,11 @@ class PassRecorder {
     this.#pass?.end();
     this.#pass = null;
   }
+}
+
+/** The few-rows kernel where it applies (bit-identical to the tiled one), else the tiled one. */
+function pickMatmul(op: MatmulOp, rows: number): Dispatch[] {
+  return op.rows !== null && rows <= MATMUL_ROWS_MAX ? op.rows : op.tiled;
 }
 
 /** Row metadata: token, position, KV row, KV row of position 0 of its sequence. */
@@ -236,7 +249,7 @@ export class WebGpuModel implements Model {
   readonly #embed: Dispatch[];
   readonly #finalNorm: Dispatch;
   readonly #lmFromFin: Dispatch[];
-  readonly #lmFromLast: Dispatch[];
+  readonly #lmFromLast: MatmulOp;
   readonly #logprob: Dispatch;
   readonly #layerBuffers: { qkvBias: GPUBuffer; qNorm: GPUBuffer; kNorm: GPUBuffer }[];
   readonly #cosSin: { cos: GPUBuffer; sin: GPUBuffer; positions: number };
@@ -315,6 +328,10 @@ export class WebGpuModel implements Model {
     this.#embed = k.embedding.bind(a.run, a.rowsMeta, w.embed, a.x);
     this.#layerBuffers = [];
     const dummy = ctx.storage(16, "unused");
+    const mm = (args: MatmulArgs): MatmulOp => ({
+      tiled: k.matmul.bind(args),
+      rows: k.matmul.dtype === "f32" ? k.matmul.bindRows(args) : null,
+    });
     this.#layerOps = w.layers.map((l) => {
       this.#layerBuffers.push({
         qkvBias: l.qkvBias ?? dummy,
@@ -323,17 +340,17 @@ export class WebGpuModel implements Model {
       });
       return {
         inNorm: k.norm.bind(a.run, a.x, l.inNorm, a.hn, C, eps),
-        qkv: k.matmul.bind({ run: a.run, x: a.hn, w: l.qkv, y: a.qkv, bias: l.qkvBias }),
-        o: k.matmul.bind({ run: a.run, x: a.att, w: l.o, y: a.x, bias: l.oBias, accumulate: true }),
+        qkv: mm({ run: a.run, x: a.hn, w: l.qkv, y: a.qkv, bias: l.qkvBias }),
+        o: mm({ run: a.run, x: a.att, w: l.o, y: a.x, bias: l.oBias, accumulate: true }),
         postNorm: k.norm.bind(a.run, a.x, l.postNorm, a.hn, C, eps),
-        gateUp: k.matmul.bind({ run: a.run, x: a.hn, w: l.gateUp, y: a.gu }),
+        gateUp: mm({ run: a.run, x: a.hn, w: l.gateUp, y: a.gu }),
         mlp: k.mlp.bind(a.run, a.gu, a.hff, FF),
-        down: k.matmul.bind({ run: a.run, x: a.hff, w: l.down, y: a.x, accumulate: true }),
+        down: mm({ run: a.run, x: a.hff, w: l.down, y: a.x, accumulate: true }),
       };
     });
     this.#finalNorm = k.norm.bind(a.run, a.x, w.finalNorm, a.fin, C, eps);
     this.#lmFromFin = k.matmul.bind({ run: a.run, x: a.fin, w: w.lmHead, y: a.logits });
-    this.#lmFromLast = k.matmul.bind({ run: a.run, x: a.last, w: w.lmHead, y: a.logits });
+    this.#lmFromLast = mm({ run: a.run, x: a.last, w: w.lmHead, y: a.logits });
     this.#logprob = k.logprob.bind(a.run, a.logits, a.targets, a.lpOut, config.vocabSize);
     // RoPE tables for every position the model may see, shared by all caches.
     const positions = config.maxPositionEmbeddings;
@@ -641,17 +658,18 @@ export class WebGpuModel implements Model {
     const enc = this.context.device.createCommandEncoder();
     const rec = new PassRecorder(enc, this.#prof);
     rec.run(this.#embed, n, "embedding");
+    const pick = (op: MatmulOp) => pickMatmul(op, n);
     for (let l = 0; l < this.#layerOps.length; l++) {
       const op = this.#layerOps[l];
       rec.run(op.inNorm, n, "rmsnorm");
-      rec.run(op.qkv, n, "matmul_qkv");
+      rec.run(pick(op.qkv), n, "matmul_qkv");
       rec.run(kv.rope[l], n, "rope");
       rec.run(kv.attention[l], nBlocks, "attention");
-      rec.run(op.o, n, "matmul_o");
+      rec.run(pick(op.o), n, "matmul_o");
       rec.run(op.postNorm, n, "rmsnorm");
-      rec.run(op.gateUp, n, "matmul_gate_up");
+      rec.run(pick(op.gateUp), n, "matmul_gate_up");
       rec.run(op.mlp, n, "swiglu");
-      rec.run(op.down, n, "matmul_down");
+      rec.run(pick(op.down), n, "matmul_down");
     }
     rec.run(this.#finalNorm, n, "rmsnorm");
     rec.end();
@@ -685,7 +703,7 @@ export class WebGpuModel implements Model {
       this.#setRun(nb, b0);
       const enc = this.context.device.createCommandEncoder();
       const rec = new PassRecorder(enc, this.#prof);
-      rec.run(this.#lmFromLast, nb, "matmul_lm_head");
+      rec.run(pickMatmul(this.#lmFromLast, nb), nb, "matmul_lm_head");
       rec.end();
       await this.#submit(enc);
       out.set(new Float32Array(await this.context.read(this.#act.logits, 0, nb * V * 4)), b0 * V);

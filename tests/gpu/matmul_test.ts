@@ -15,6 +15,7 @@ async function runMatmul(
   N: number,
   K: number,
   maxChunkBytes?: number,
+  fewRows = false,
 ): Promise<Float32Array> {
   const kernel = await MatmulKernel.create(ctx, "f32", tiles);
   const run = ctx.uniform(new Uint32Array([M, 0, 0, 0]), "run");
@@ -29,7 +30,8 @@ async function runMatmul(
     bb = ctx.storage(bias.byteLength, "b");
     ctx.write(bb, 0, bias);
   }
-  const ops = kernel.bind({ run, x: xb, w: wm, y: yb, bias: bb, accumulate: y0 !== null });
+  const args = { run, x: xb, w: wm, y: yb, bias: bb, accumulate: y0 !== null };
+  const ops = fewRows ? kernel.bindRows(args) : kernel.bind(args);
   const enc = ctx.device.createCommandEncoder();
   const pass = enc.beginComputePass();
   for (const op of ops) encodeDispatch(pass, op, M);
@@ -121,3 +123,17 @@ gpuTest(
     });
   },
 );
+
+gpuTest("MatmulKernel.bindRows() gives the same bits as bind() for 1 to 16 rows", async () => {
+  // Decode uses bindRows, the proof forward bind: generation must reproduce the proof forward.
+  const N = 70, K = 96;
+  const w = randomFloats(N * K, 91), b = randomFloats(N, 92);
+  await withContext(async (ctx) => {
+    for (const M of [1, 5, 16]) {
+      const x = randomFloats(M * K, 93 + M), y0 = randomFloats(M * N, 94);
+      const tiled = await runMatmul(ctx, MATMUL_TILES_SMALL, x, w, b, y0, M, N, K);
+      const rows = await runMatmul(ctx, MATMUL_TILES_SMALL, x, w, b, y0, M, N, K, 40 * K * 4, true);
+      assert(sameBits(tiled, rows), `${M} rows`);
+    }
+  });
+});
