@@ -61,6 +61,8 @@ export interface WebGpuModelOptions {
   maxLogitsRows?: number;
   /** Time every dispatch with timestamp queries (slower; see {@link WebGpuModel.profile}). */
   profile?: boolean;
+  /** Largest weight chunk in bytes; default the storage-binding limit (smaller values: tests). */
+  maxWeightChunkBytes?: number;
 }
 
 /** Extra proof-forward options of the WebGPU model. */
@@ -452,7 +454,7 @@ export class WebGpuModel implements Model {
       return buf;
     };
     const matrix = async (rowsN: number, cols: number, names: string[], label: string) => {
-      const m = allocMatrix(ctx, rowsN, cols, precision, label);
+      const m = allocMatrix(ctx, rowsN, cols, precision, label, options.maxWeightChunkBytes);
       let at = 0;
       for (const name of names) {
         const data = await ckpt.readF32(name);

@@ -308,3 +308,26 @@ gpuTest("dispose() on a borrowed context releases every buffer the model made", 
     ctx.checkAlive();
   });
 });
+
+gpuTest(
+  "proofForward() gives the same bits with the vocabulary split over several weight bindings",
+  async () => {
+    // What a 151,936-row embedding needs under llvmpipe's 128 MiB binding limit, forced here on the
+    // fixture's 2,048 × 128 f32 tables (1 MiB) with 300 KB chunks: 4 chunks each for the embedding
+    // and the untied lm_head.
+    const { golden, model } = await load("qwen2-tiny");
+    const split = await load("qwen2-tiny", { maxWeightChunkBytes: 300_000 });
+    try {
+      const seqs = golden.seqs.map((s) => s.inputIds);
+      const a = await model.proofForward(seqs);
+      const b = await split.model.proofForward(seqs);
+      for (let s = 0; s < seqs.length; s++) {
+        assert(sameBits(a[s].hidden, b[s].hidden), `hidden seq${s}`);
+        assert(sameBits(a[s].nextTokenLogprobs, b[s].nextTokenLogprobs), `log-probs seq${s}`);
+      }
+    } finally {
+      model.dispose();
+      split.model.dispose();
+    }
+  },
+);
