@@ -3,9 +3,16 @@
 #   gpu.json        adapter info, features, limits as Deno's WebGPU reports them
 #   tests.log       tests/gpu on the real GPU (f32 and, with shader-f16, f16 accuracy)
 #   bench.jsonl     fixture accuracy, proof forward (+ per-kernel profile), decode, PyTorch bf16
-# Prepare here first: bash ../shared/tools/device-prepare.sh; fixtures copied to .device/shared;
-# npm closure cached in .device/deno_gpu with .device/gpu_deno.json (see docs/benchmarks.md).
+# Prepare here first (everything lands in the git-ignored .device/, carried with carry [".device"]):
+#   bash ../shared/tools/device-prepare.sh
+#   mkdir -p .device/shared && cp -r ../shared/fixtures .device/shared/
+#   echo '{ "imports": { "@noble/hashes/": "npm:/@noble/hashes@2.4.0/" } }' > .device/gpu_deno.json
+#   DENO_DIR=.device/deno_gpu deno cache --config .device/gpu_deno.json --no-lock \
+#     bench/proof_forward.ts bench/decode.ts bench/fixture_accuracy.ts tests/gpu/*_test.ts
+# (a closure-only npm cache: the project's deno.json would pull every npm package, ~800 MB).
 # Usage there: source .device/prelude.sh && bash bench/h100_run.sh [steps]
+#   steps: info tests accuracy small torch decode large (default: all), or quick (about 1 minute);
+#   LARGE_PRECISIONS="f16 f32" adds the f32 Qwen3-4B run.
 set -u
 STEPS=${1:-"info tests accuracy small torch decode large"}
 export DENO_DIR=$PWD/.device/deno_gpu
