@@ -36,7 +36,7 @@ TS
     head -c 600 "$OUT/gpu.json"; echo ;;
   tests)
     step tests
-    timeout 240 deno test -A --no-check --config .device/gpu_deno.json --no-lock tests/gpu/ > "$OUT/tests.log" 2>&1
+    timeout 240 deno test -A --no-check --config .device/gpu_deno.json --no-lock tests/gpu/*_test.ts > "$OUT/tests.log" 2>&1
     grep -E "^(ok|FAILED)|\.\.\. " "$OUT/tests.log" | sed 's/\x1b\[[0-9;]*m//g' | tail -25 ;;
   accuracy)
     step accuracy
