@@ -25,7 +25,11 @@ export class FastForwardClock implements Clock {
   #sleepers = new Set<Sleeper>();
   readonly #realNow: () => number;
 
-  /** @param realNow Wall clock in ms (default `Date.now`). */
+  /**
+   * Creates a clock at the wall-clock time with no actors.
+   *
+   * @param realNow Wall clock in ms (default `Date.now`).
+   */
   constructor(realNow: () => number = Date.now) {
     this.#realNow = realNow;
   }

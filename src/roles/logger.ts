@@ -67,7 +67,10 @@ export class Logger {
   readonly #shared: Shared;
 
   /**
+   * Creates a root logger (children come from {@linkcode Logger.child}).
+   *
    * @param options Name, level, sink and clock.
+   * @param shared Internal: the settings a child shares with its parent.
    */
   constructor(options: LoggerOptions, shared?: unknown) {
     this.name = options.name;

@@ -6,11 +6,12 @@
  * @module
  */
 
-type Kind = "counter" | "gauge" | "summary";
+/** Metric types of the text format that the roles use. */
+export type MetricKind = "counter" | "gauge" | "summary";
 
 interface Family {
   help: string;
-  kind: Kind;
+  kind: MetricKind;
   values: Map<
     string,
     { labels: Record<string, string>; value: number; sum?: number; count?: number }
@@ -59,7 +60,7 @@ export class Metrics {
    * if (!m.render().includes('grail_windows_total{role="miner"} 1')) throw new Error(m.render());
    * ```
    */
-  declare(name: string, kind: Kind, help: string): void {
+  declare(name: string, kind: MetricKind, help: string): void {
     if (!/^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(name)) {
       throw new RangeError(
         `Invalid metric name ${JSON.stringify(name)}: expected [a-zA-Z_:][a-zA-Z0-9_:]*`,
@@ -73,7 +74,7 @@ export class Metrics {
     this.#families.set(name, { help, kind, values: new Map() });
   }
 
-  #entry(name: string, kind: Kind, labels: Record<string, string>) {
+  #entry(name: string, kind: MetricKind, labels: Record<string, string>) {
     const f = this.#families.get(name);
     if (f === undefined || f.kind !== kind) {
       throw new RangeError(`Metric ${name} is not a declared ${kind}; declare it first`);

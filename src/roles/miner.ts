@@ -138,7 +138,11 @@ export class Miner {
   #ckptLog: Logger;
   #timingLog: Logger;
 
-  /** @param options See {@linkcode MinerOptions}. */
+  /**
+   * Creates a miner; call `resume()` before `run()`.
+   *
+   * @param options See {@linkcode MinerOptions}.
+   */
   constructor(options: MinerOptions) {
     this.#o = options;
     this.#ckptLog = options.logger.child("grail.miner.checkpoint");

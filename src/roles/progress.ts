@@ -27,7 +27,11 @@ export class Progress {
   #last = "";
   #lastMs = -Infinity;
 
-  /** @param options TTY or not, and sinks. */
+  /**
+   * Creates the status line.
+   *
+   * @param options TTY or not, and sinks.
+   */
   constructor(options: ProgressOptions) {
     const enc = new TextEncoder();
     this.#o = {

@@ -17,6 +17,8 @@ export class StateFile<T> {
   readonly #version: number;
 
   /**
+   * Names a state file; nothing is read or written yet.
+   *
    * @param path File path (its folder is created on first save).
    * @param kind Role name stored in the file (`miner`, `validator`).
    * @param version Layout version of `T`.

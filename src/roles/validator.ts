@@ -198,7 +198,11 @@ export class Validator {
   #windowsSinceStart = 0;
   #logits: { dir: string; source: LogitsSource } | null = null;
 
-  /** @param options See {@linkcode ValidatorOptions}. */
+  /**
+   * Creates a validator; call `resume()` before `run()`.
+   *
+   * @param options See {@linkcode ValidatorOptions}.
+   */
   constructor(options: ValidatorOptions) {
     this.#o = options;
   }

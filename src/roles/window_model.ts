@@ -43,6 +43,8 @@ export class NoCheckpointError extends Error {
   /** `none_ready` or `bad_metadata`. */
   readonly code: "none_ready" | "bad_metadata";
   /**
+   * Creates the error.
+   *
    * @param code The reason.
    * @param message Text.
    */
@@ -68,7 +70,11 @@ export class WindowModelLoader {
   readonly #options: WindowModelLoaderOptions;
   #current: WindowModel | null = null;
 
-  /** @param options Cache root and model loader. */
+  /**
+   * Creates a loader with nothing loaded yet.
+   *
+   * @param options Cache root and model loader.
+   */
   constructor(options: WindowModelLoaderOptions) {
     this.#options = options;
   }
