@@ -6,15 +6,25 @@
 // rows kv_base + 0 ..= pos; q [rows, NH HS] f32 (read, as vec4); k_cache, v_cache
 // [capacity, NKV HS] f32 (read, as vec4); o [rows, NH HS] f32 (read_write, as vec4).
 // Bindings: 0 run, 1 params, 2 blocks, 3 q, 4 k_cache, 5 v_cache, 6 o.
-// Dispatch: (n_blocks, NH) workgroups of WG = QB * HS / 8 threads. The host prepends HS (a multiple
-// of 8), QB, KT (keys per tile) and WG.
+// Dispatch: (n_blocks, NH) workgroups of WG = QB * 4 threads: four threads per query row, which
+// share the row's scores (4 keys of each 16-key tile each) and its output (thread c holds the
+// vec4s c, c + 4, ... below HS / 4). The host prepends HS (a multiple of 4, at most 128), QB, KT
+// (keys per tile, 16) and WG.
 //
 // Determinism: an online softmax over key tiles [t KT, (t + 1) KT) in ascending order, the tile
 // boundaries fixed by absolute key index; within a tile the row sum and the weighted sum of v run
 // over j in order with fma, and each q·k is one fma chain over d in order (read four at a time).
-// Keys past a row's position contribute exactly zero (p = 0 by select, alpha = 1 when the running
-// max is unchanged), so a row's bits do not depend on the block it shares or the batch: a one-row
-// decode block reproduces the proof forward exactly. No atomics.
+// Which thread computes a value never changes the value: the four threads of a row each take the
+// tile max (exact in any order), compute the exp of their own keys, and each sums the row's 16
+// weights in key order, so every thread holds the same running max and sum. Keys past a row's
+// position contribute exactly zero (p = 0 by select, alpha = 1 when the running max is
+// unchanged), so a row's bits do not depend on the block it shares or the batch: a one-row decode
+// block reproduces the proof forward exactly. No atomics.
+//
+// Variants (each bit-identical to the one before, checked on llvmpipe):
+//   1. 16 rows per workgroup, 8 output dims per thread, softmax by one thread per row (serial).
+//   2. 32 rows, 4 threads per row: scores 4 keys per thread against one q read, exps in
+//      parallel, scores and weights in separate arrays (one barrier more, 4× less serial work).
 
 struct Run {
   rows: u32,
@@ -32,12 +42,16 @@ struct Params {
 
 const NEG: f32 = -3.0e38;
 const H4: u32 = HS / 4u;
-// Each thread owns 8 output dims of one row — two vec4s, at lane and lane + TPR (in vec4 units) —
-// held in named registers: an indexed accumulator array can land in (slow) local memory where the
-// driver does not unroll naga's loops.
-const TPR: u32 = HS / 8u;
-// Rows of q and k are padded by one vec4 so that threads walking different rows hit different banks.
-const QK_STRIDE: u32 = H4 + 1u;
+// Threads per query row; thread c of a row owns keys c, c + 4, c + 8, c + 12 of each tile and the
+// output vec4s c, c + 4, ... below H4 (in named registers acc0 .. acc7: an indexed accumulator
+// array can land in (slow) local memory where the driver does not unroll loops).
+const TPR: u32 = 4u;
+// Output vec4s every thread of a row holds; one more for the threads with c < H4 % 4.
+const VPT: u32 = H4 / TPR;
+// Rows of q and k are padded by one vec4, rows of the score arrays by one f32, so that threads
+// walking different rows hit different banks.
+const QS: u32 = H4 + 1u;
+const PS: u32 = KT + 1u;
 
 @group(0) @binding(0) var<uniform> run: Run;
 @group(0) @binding(1) var<uniform> p: Params;
@@ -47,12 +61,17 @@ const QK_STRIDE: u32 = H4 + 1u;
 @group(0) @binding(5) var<storage, read> v_cache: array<vec4<f32>>;
 @group(0) @binding(6) var<storage, read_write> o: array<vec4<f32>>;
 
-var<workgroup> q_s: array<vec4<f32>, QB * QK_STRIDE>;
-var<workgroup> k_s: array<vec4<f32>, KT * QK_STRIDE>;
+var<workgroup> q_s: array<vec4<f32>, QB * QS>;
+var<workgroup> k_s: array<vec4<f32>, KT * QS>;
 var<workgroup> v_s: array<vec4<f32>, KT * H4>;
-var<workgroup> p_s: array<f32, QB * KT>;
-var<workgroup> alpha_s: array<f32, QB>;
-var<workgroup> l_s: array<f32, QB>;
+// Scaled scores (NEG where masked), then the tile's softmax weights.
+var<workgroup> s_s: array<f32, QB * PS>;
+var<workgroup> e_s: array<f32, QB * PS>;
+
+// Whether thread c of a row holds output vec4 c + 4 i (a constant for i < VPT and i > VPT).
+fn holds(i: u32, c: u32) -> bool {
+  return i < VPT || (i == VPT && c + TPR * i < H4);
+}
 
 // fma chain over the four lanes in order: the same arithmetic as a scalar loop over d.
 fn dot4(a: vec4<f32>, b: vec4<f32>, acc: f32) -> f32 {
@@ -79,13 +98,21 @@ fn attention_rows(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocatio
     if (qi < count) {
       v = q[(first_row + qi) * q_width + head * H4 + d];
     }
-    q_s[qi * QK_STRIDE + d] = v;
+    q_s[qi * QS + d] = v;
   }
 
-  let my_row = tid / TPR;
-  let lane = tid % TPR;
+  let r = tid / TPR;
+  let c = tid % TPR;
+  let row_pos = first_pos + r;
+  let live = r < count;
   var acc0 = vec4<f32>(0.0);
   var acc1 = vec4<f32>(0.0);
+  var acc2 = vec4<f32>(0.0);
+  var acc3 = vec4<f32>(0.0);
+  var acc4 = vec4<f32>(0.0);
+  var acc5 = vec4<f32>(0.0);
+  var acc6 = vec4<f32>(0.0);
+  var acc7 = vec4<f32>(0.0);
   var m_run = NEG;
   var l_run = 0.0;
   let n_tiles = last_pos / KT + 1u;
@@ -103,60 +130,111 @@ fn attention_rows(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocatio
         kv = k_cache[at];
         vv = v_cache[at];
       }
-      k_s[j * QK_STRIDE + d] = kv;
+      k_s[j * QS + d] = kv;
       v_s[j * H4 + d] = vv;
     }
     workgroupBarrier();
-    for (var e = tid; e < QB * KT; e += WG) {
-      let qi = e / KT;
-      let j = e % KT;
-      var s = 0.0;
+    var s0 = 0.0;
+    var s1 = 0.0;
+    var s2 = 0.0;
+    var s3 = 0.0;
+    if (live && t0 <= row_pos) {
       for (var d = 0u; d < H4; d++) {
-        s = dot4(q_s[qi * QK_STRIDE + d], k_s[j * QK_STRIDE + d], s);
+        let qv = q_s[r * QS + d];
+        s0 = dot4(qv, k_s[c * QS + d], s0);
+        s1 = dot4(qv, k_s[(c + 4u) * QS + d], s1);
+        s2 = dot4(qv, k_s[(c + 8u) * QS + d], s2);
+        s3 = dot4(qv, k_s[(c + 12u) * QS + d], s3);
       }
-      let masked = qi >= count || t0 + j > first_pos + qi;
-      p_s[qi * KT + j] = select(s * p.scale, NEG, masked);
     }
+    let sr = r * PS;
+    s_s[sr + c] = select(s0 * p.scale, NEG, !live || t0 + c > row_pos);
+    s_s[sr + c + 4u] = select(s1 * p.scale, NEG, !live || t0 + c + 4u > row_pos);
+    s_s[sr + c + 8u] = select(s2 * p.scale, NEG, !live || t0 + c + 8u > row_pos);
+    s_s[sr + c + 12u] = select(s3 * p.scale, NEG, !live || t0 + c + 12u > row_pos);
     workgroupBarrier();
-    if (tid < QB) {
-      var mt = NEG;
-      for (var j = 0u; j < KT; j++) {
-        mt = max(mt, p_s[tid * KT + j]);
-      }
-      let m_new = max(m_run, mt);
-      var alpha = 1.0;
-      if (m_new != m_run) {
-        alpha = exp(m_run - m_new);
-      }
-      var sum = 0.0;
-      for (var j = 0u; j < KT; j++) {
-        let s = p_s[tid * KT + j];
-        let e = select(exp(s - m_new), 0.0, s == NEG);
-        p_s[tid * KT + j] = e;
-        sum = sum + e;
-      }
-      l_run = l_run * alpha + sum;
-      m_run = m_new;
-      alpha_s[tid] = alpha;
-    }
-    workgroupBarrier();
-    let a = alpha_s[my_row];
-    acc0 = acc0 * a;
-    acc1 = acc1 * a;
+    var mt = NEG;
     for (var j = 0u; j < KT; j++) {
-      let pj = vec4<f32>(p_s[my_row * KT + j]);
-      acc0 = fma(pj, v_s[j * H4 + lane], acc0);
-      acc1 = fma(pj, v_s[j * H4 + lane + TPR], acc1);
+      mt = max(mt, s_s[sr + j]);
+    }
+    let m_new = max(m_run, mt);
+    var alpha = 1.0;
+    if (m_new != m_run) {
+      alpha = exp(m_run - m_new);
+    }
+    m_run = m_new;
+    for (var i = 0u; i < KT; i += TPR) {
+      let s = s_s[sr + c + i];
+      e_s[sr + c + i] = select(exp(s - m_new), 0.0, s == NEG);
+    }
+    workgroupBarrier();
+    var sum = 0.0;
+    for (var j = 0u; j < KT; j++) {
+      sum = sum + e_s[sr + j];
+    }
+    l_run = l_run * alpha + sum;
+    acc0 = acc0 * alpha;
+    acc1 = acc1 * alpha;
+    acc2 = acc2 * alpha;
+    acc3 = acc3 * alpha;
+    acc4 = acc4 * alpha;
+    acc5 = acc5 * alpha;
+    acc6 = acc6 * alpha;
+    acc7 = acc7 * alpha;
+    for (var j = 0u; j < KT; j++) {
+      let pj = vec4<f32>(e_s[sr + j]);
+      let vb = j * H4 + c;
+      if (holds(0u, c)) {
+        acc0 = fma(pj, v_s[vb + 0u], acc0);
+      }
+      if (holds(1u, c)) {
+        acc1 = fma(pj, v_s[vb + 4u], acc1);
+      }
+      if (holds(2u, c)) {
+        acc2 = fma(pj, v_s[vb + 8u], acc2);
+      }
+      if (holds(3u, c)) {
+        acc3 = fma(pj, v_s[vb + 12u], acc3);
+      }
+      if (holds(4u, c)) {
+        acc4 = fma(pj, v_s[vb + 16u], acc4);
+      }
+      if (holds(5u, c)) {
+        acc5 = fma(pj, v_s[vb + 20u], acc5);
+      }
+      if (holds(6u, c)) {
+        acc6 = fma(pj, v_s[vb + 24u], acc6);
+      }
+      if (holds(7u, c)) {
+        acc7 = fma(pj, v_s[vb + 28u], acc7);
+      }
     }
   }
-  if (tid < QB) {
-    l_s[tid] = l_run;
-  }
-  workgroupBarrier();
-  if (my_row < count) {
-    let out = (first_row + my_row) * q_width + head * H4 + lane;
-    let l = l_s[my_row];
-    o[out] = acc0 / l;
-    o[out + TPR] = acc1 / l;
+  if (live) {
+    let out = (first_row + r) * q_width + head * H4 + c;
+    if (holds(0u, c)) {
+      o[out + 0u] = acc0 / l_run;
+    }
+    if (holds(1u, c)) {
+      o[out + 4u] = acc1 / l_run;
+    }
+    if (holds(2u, c)) {
+      o[out + 8u] = acc2 / l_run;
+    }
+    if (holds(3u, c)) {
+      o[out + 12u] = acc3 / l_run;
+    }
+    if (holds(4u, c)) {
+      o[out + 16u] = acc4 / l_run;
+    }
+    if (holds(5u, c)) {
+      o[out + 20u] = acc5 / l_run;
+    }
+    if (holds(6u, c)) {
+      o[out + 24u] = acc6 / l_run;
+    }
+    if (holds(7u, c)) {
+      o[out + 28u] = acc7 / l_run;
+    }
   }
 }

@@ -8,12 +8,17 @@ import code from "../../shaders/attention.wgsl" with { type: "text" };
 import type { Dispatch, GpuContext } from "./context.ts";
 import { GpuError } from "./gpu_error.ts";
 
-/** Query rows per block (and per workgroup). */
-export const ATTENTION_QB = 16;
+/** Query rows per block (and per workgroup) where workgroup memory allows; else
+ * {@link ATTENTION_QB_SMALL}. Not part of the arithmetic order (see the shader). */
+export const ATTENTION_QB = 32;
+/** Query rows per block where 32 do not fit the adapter's workgroup memory (e.g. HS 128 on 32 KiB). */
+export const ATTENTION_QB_SMALL = 16;
 /** Keys per tile. Part of the arithmetic order: every path uses this one value. */
 export const ATTENTION_KT = 16;
-/** Output dims per thread (named registers in the shader); a workgroup has QB * HS / 8 threads. */
-export const ATTENTION_DIMS_PER_THREAD = 8;
+/** Threads per query row; a workgroup has QB * 4 threads, each owning about HS / 16 outputs. */
+export const ATTENTION_THREADS_PER_ROW = 4;
+/** Largest head size: the shader holds at most 8 output vec4s per thread in named registers. */
+const ATTENTION_MAX_HS = 128;
 
 /** Head layout. */
 export interface AttentionShape {
@@ -41,22 +46,26 @@ export interface AttentionBlock {
 
 /**
  * Splits rows into attention blocks. Rows are given as runs of consecutive positions of one
- * sequence; each run is cut into blocks of at most QB rows.
+ * sequence; each run is cut into blocks of at most `qb` rows.
  *
  * @param runs Runs (firstRow, count, kvBase, firstPos).
+ * @param qb Rows per block: the kernel's {@link AttentionKernel.qb}.
  * @returns Blocks as packed u32 quadruples.
  * @example
  * ```ts
  * import { attentionBlocks } from "./attention.ts";
- * const b = attentionBlocks([{ firstRow: 0, count: 20, kvBase: 0, firstPos: 0 }]);
- * if (b.length !== 8 || b[5] !== 4 || b[7] !== 16) throw new Error();
+ * const b = attentionBlocks([{ firstRow: 0, count: 40, kvBase: 0, firstPos: 0 }]);
+ * if (b.length !== 8 || b[5] !== 8 || b[7] !== 32) throw new Error();
  * ```
  */
-export function attentionBlocks(runs: readonly AttentionBlock[]): Uint32Array {
+export function attentionBlocks(
+  runs: readonly AttentionBlock[],
+  qb: number = ATTENTION_QB,
+): Uint32Array {
   const out: number[] = [];
   for (const r of runs) {
-    for (let i = 0; i < r.count; i += ATTENTION_QB) {
-      out.push(r.firstRow + i, Math.min(ATTENTION_QB, r.count - i), r.kvBase, r.firstPos + i);
+    for (let i = 0; i < r.count; i += qb) {
+      out.push(r.firstRow + i, Math.min(qb, r.count - i), r.kvBase, r.firstPos + i);
     }
   }
   return new Uint32Array(out);
@@ -97,12 +106,15 @@ export function attentionBlocks(runs: readonly AttentionBlock[]): Uint32Array {
 export class AttentionKernel {
   /** Head size compiled in. */
   readonly hs: number;
+  /** Query rows per block this kernel takes (pass it to {@link attentionBlocks}). */
+  readonly qb: number;
   readonly #ctx: GpuContext;
   readonly #pipeline: GPUComputePipeline;
 
-  private constructor(ctx: GpuContext, hs: number, pipeline: GPUComputePipeline) {
+  private constructor(ctx: GpuContext, hs: number, qb: number, pipeline: GPUComputePipeline) {
     this.#ctx = ctx;
     this.hs = hs;
+    this.qb = qb;
     this.#pipeline = pipeline;
   }
 
@@ -110,25 +122,29 @@ export class AttentionKernel {
    * Compiles the kernel for one head size.
    *
    * @param ctx The context.
-   * @param hs Head size (a multiple of WG / QB).
+   * @param hs Head size (a multiple of 4, at most 128).
    * @returns The kernel.
    * @throws {GpuError} When the head size does not fit.
    */
   static async create(ctx: GpuContext, hs: number): Promise<AttentionKernel> {
-    const wg = (ATTENTION_QB * hs) / ATTENTION_DIMS_PER_THREAD;
-    const shared = 4 *
-      (ATTENTION_QB * (hs + 4) + ATTENTION_KT * (2 * hs + 4) + ATTENTION_QB * (ATTENTION_KT + 2));
+    const sharedBytes = (qb: number) =>
+      4 * (qb * (hs + 4) + ATTENTION_KT * (2 * hs + 4) + 2 * qb * (ATTENTION_KT + 1));
+    const qb = sharedBytes(ATTENTION_QB) <= ctx.limits.maxComputeWorkgroupStorageSize
+      ? ATTENTION_QB
+      : ATTENTION_QB_SMALL;
+    const wg = qb * ATTENTION_THREADS_PER_ROW;
+    const shared = sharedBytes(qb);
     if (
-      hs % ATTENTION_DIMS_PER_THREAD !== 0 || wg > ctx.limits.maxComputeInvocationsPerWorkgroup ||
+      hs % 4 !== 0 || hs > ATTENTION_MAX_HS || wg > ctx.limits.maxComputeInvocationsPerWorkgroup ||
       shared > ctx.limits.maxComputeWorkgroupStorageSize
     ) {
       throw new GpuError(
         "shape",
-        `Attention cannot run head size ${hs}: it must be a multiple of ${ATTENTION_DIMS_PER_THREAD}, use at most ${ctx.limits.maxComputeInvocationsPerWorkgroup} threads (needs ${wg}) and at most ${ctx.limits.maxComputeWorkgroupStorageSize} bytes of workgroup memory (needs ${shared})`,
+        `Attention cannot run head size ${hs}: it must be a multiple of 4 and at most ${ATTENTION_MAX_HS}, use at most ${ctx.limits.maxComputeInvocationsPerWorkgroup} threads (needs ${wg}) and at most ${ctx.limits.maxComputeWorkgroupStorageSize} bytes of workgroup memory (needs ${shared})`,
       );
     }
     const header = `const HS: u32 = ${hs}u;
-const QB: u32 = ${ATTENTION_QB}u;
+const QB: u32 = ${qb}u;
 const KT: u32 = ${ATTENTION_KT}u;
 const WG: u32 = ${wg}u;
 `;
@@ -141,7 +157,7 @@ const WG: u32 = ${wg}u;
       "read",
       "read_write",
     ]);
-    return new AttentionKernel(ctx, hs, p);
+    return new AttentionKernel(ctx, hs, qb, p);
   }
 
   /**

@@ -183,7 +183,10 @@ interface RowSpec {
   kvBase: number;
 }
 
-function packRows(rows: readonly RowSpec[]): { meta: Uint32Array; blocks: Uint32Array } {
+function packRows(
+  rows: readonly RowSpec[],
+  qb: number,
+): { meta: Uint32Array; blocks: Uint32Array } {
   const meta = new Uint32Array(rows.length * 4);
   const runs: AttentionBlock[] = [];
   for (let i = 0; i < rows.length; i++) {
@@ -199,7 +202,7 @@ function packRows(rows: readonly RowSpec[]): { meta: Uint32Array; blocks: Uint32
       runs.push({ firstRow: i, count: 1, kvBase: r.kvBase, firstPos: r.pos });
     }
   }
-  return { meta, blocks: attentionBlocks(runs) };
+  return { meta, blocks: attentionBlocks(runs, qb) };
 }
 
 /**
@@ -652,7 +655,7 @@ export class WebGpuModel implements Model {
         );
       }
     }
-    const { meta, blocks } = packRows(rows);
+    const { meta, blocks } = packRows(rows, this.#k.attention.qb);
     this.context.write(this.#act.rowsMeta, 0, meta);
     this.context.write(this.#act.blocks, 0, blocks);
     this.#setRun(n, 0);

@@ -63,7 +63,7 @@ gpuTest(
 );
 
 gpuTest(
-  "AttentionKernel.bind() gives a row the same bits in a 16-row block as alone (decode)",
+  "AttentionKernel.bind() gives a row the same bits in a full block as alone (decode)",
   async () => {
     await withContext(async (ctx) => {
       const blocked = await attend(
