@@ -20,6 +20,10 @@
 // makes the forward batch-invariant and lets decode (M = batch) reproduce the proof forward bit for
 // bit. f16 path: the same, per k tile, with the tile partials summed in ascending order (its bits
 // depend on BK, fixed per device). Zero-filled tails add fma(0, 0, acc) = acc. No atomics.
+//
+// Variants of matmul_tiled (each bit-identical to the one before):
+//   1. load a k tile, barrier, products, barrier (8 × 8 outputs per thread in named registers).
+//   2. register prefetch: the next tile's global loads are in flight during this tile's products.
 
 struct Run {
   rows: u32,
@@ -70,6 +74,68 @@ fn load_w(gn: u32, gk: u32, k4: u32) -> vec4<f32> {
     return vec4<f32>(w[gn * k4 + gk]);
   }
   return vec4<f32>(0.0);
+}
+
+// Tile loading: an item is a 4-row by 4-k block of x (items [0, ITEMS_X)) or of w (the rest),
+// transposed in registers so that the stores into the k-major tiles are vec4 too.
+const ITEMS_X: u32 = (BM_M / 4u) * KQ;
+const ITEMS: u32 = ITEMS_X + (BM_N / 4u) * KQ;
+// Items per thread per tile (the host keeps it at most 4: f0 .. f3 below).
+const ITEMS_PT: u32 = (ITEMS + THREADS - 1u) / THREADS;
+
+struct Quad {
+  r0: vec4<CT>,
+  r1: vec4<CT>,
+  r2: vec4<CT>,
+  r3: vec4<CT>,
+}
+
+// Item `item` of the k tile starting at k0, read from x or w (zeros past the edges).
+fn fetch(item: u32, k0: u32, m0: u32, n0: u32, k4: u32) -> Quad {
+  var v0 = vec4<f32>(0.0);
+  var v1 = vec4<f32>(0.0);
+  var v2 = vec4<f32>(0.0);
+  var v3 = vec4<f32>(0.0);
+  if (item < ITEMS_X) {
+    let gk = k0 / 4u + item % KQ;
+    let gm = m0 + (item / KQ) * 4u;
+    v0 = load_x(gm, gk, k4);
+    v1 = load_x(gm + 1u, gk, k4);
+    v2 = load_x(gm + 2u, gk, k4);
+    v3 = load_x(gm + 3u, gk, k4);
+  } else if (item < ITEMS) {
+    let i = item - ITEMS_X;
+    let gk = k0 / 4u + i % KQ;
+    let gn = n0 + (i / KQ) * 4u;
+    v0 = load_w(gn, gk, k4);
+    v1 = load_w(gn + 1u, gk, k4);
+    v2 = load_w(gn + 2u, gk, k4);
+    v3 = load_w(gn + 3u, gk, k4);
+  }
+  return Quad(
+    vec4<CT>(vec4<f32>(v0.x, v1.x, v2.x, v3.x)),
+    vec4<CT>(vec4<f32>(v0.y, v1.y, v2.y, v3.y)),
+    vec4<CT>(vec4<f32>(v0.z, v1.z, v2.z, v3.z)),
+    vec4<CT>(vec4<f32>(v0.w, v1.w, v2.w, v3.w)),
+  );
+}
+
+// Stores a fetched item into the k-major tiles.
+fn put(item: u32, q: Quad) {
+  if (item < ITEMS_X) {
+    let at = (item % KQ) * 4u * (BM_M / 4u) + item / KQ;
+    x_tile[at] = q.r0;
+    x_tile[at + BM_M / 4u] = q.r1;
+    x_tile[at + 2u * (BM_M / 4u)] = q.r2;
+    x_tile[at + 3u * (BM_M / 4u)] = q.r3;
+  } else if (item < ITEMS) {
+    let i = item - ITEMS_X;
+    let at = (i % KQ) * 4u * (BM_N / 4u) + i / KQ;
+    w_tile[at] = q.r0;
+    w_tile[at + BM_N / 4u] = q.r1;
+    w_tile[at + 2u * (BM_N / 4u)] = q.r2;
+    w_tile[at + 3u * (BM_N / 4u)] = q.r3;
+  }
 }
 
 // Epilogue of one output: bias, then the residual (y + out), as in Hugging Face.
@@ -137,39 +203,40 @@ fn matmul_tiled(
   var s6_1 = vec4<f32>(0.0);
   var s7_0 = vec4<f32>(0.0);
   var s7_1 = vec4<f32>(0.0);
+  // Register prefetch: the next k tile's global loads are issued before this tile's products,
+  // so their latency hides behind the arithmetic; the values (and so the bits) are unchanged.
+  var f0 = fetch(tid, 0u, m0, n0, k4);
+  var f1: Quad;
+  var f2: Quad;
+  var f3: Quad;
+  if (ITEMS_PT > 1u) {
+    f1 = fetch(tid + THREADS, 0u, m0, n0, k4);
+  }
+  if (ITEMS_PT > 2u) {
+    f2 = fetch(tid + 2u * THREADS, 0u, m0, n0, k4);
+    f3 = fetch(tid + 3u * THREADS, 0u, m0, n0, k4);
+  }
   for (var k0 = 0u; k0 < p.k; k0 += BK) {
-    // Each item moves a 4-row by 4-k block, transposed in registers, so stores are vec4 too.
-    for (var item = tid; item < (BM_M / 4u) * KQ; item += THREADS) {
-      let mq = item / KQ;
-      let kq = item % KQ;
-      let gk = k0 / 4u + kq;
-      let gm = m0 + mq * 4u;
-      let v0 = load_x(gm, gk, k4);
-      let v1 = load_x(gm + 1u, gk, k4);
-      let v2 = load_x(gm + 2u, gk, k4);
-      let v3 = load_x(gm + 3u, gk, k4);
-      let at = kq * 4u * (BM_M / 4u) + mq;
-      x_tile[at] = vec4<CT>(vec4<f32>(v0.x, v1.x, v2.x, v3.x));
-      x_tile[at + BM_M / 4u] = vec4<CT>(vec4<f32>(v0.y, v1.y, v2.y, v3.y));
-      x_tile[at + 2u * (BM_M / 4u)] = vec4<CT>(vec4<f32>(v0.z, v1.z, v2.z, v3.z));
-      x_tile[at + 3u * (BM_M / 4u)] = vec4<CT>(vec4<f32>(v0.w, v1.w, v2.w, v3.w));
+    put(tid, f0);
+    if (ITEMS_PT > 1u) {
+      put(tid + THREADS, f1);
     }
-    for (var item = tid; item < (BM_N / 4u) * KQ; item += THREADS) {
-      let nq = item / KQ;
-      let kq = item % KQ;
-      let gk = k0 / 4u + kq;
-      let gn = n0 + nq * 4u;
-      let v0 = load_w(gn, gk, k4);
-      let v1 = load_w(gn + 1u, gk, k4);
-      let v2 = load_w(gn + 2u, gk, k4);
-      let v3 = load_w(gn + 3u, gk, k4);
-      let at = kq * 4u * (BM_N / 4u) + nq;
-      w_tile[at] = vec4<CT>(vec4<f32>(v0.x, v1.x, v2.x, v3.x));
-      w_tile[at + BM_N / 4u] = vec4<CT>(vec4<f32>(v0.y, v1.y, v2.y, v3.y));
-      w_tile[at + 2u * (BM_N / 4u)] = vec4<CT>(vec4<f32>(v0.z, v1.z, v2.z, v3.z));
-      w_tile[at + 3u * (BM_N / 4u)] = vec4<CT>(vec4<f32>(v0.w, v1.w, v2.w, v3.w));
+    if (ITEMS_PT > 2u) {
+      put(tid + 2u * THREADS, f2);
+      put(tid + 3u * THREADS, f3);
     }
     workgroupBarrier();
+    let next = k0 + BK;
+    if (next < p.k) {
+      f0 = fetch(tid, next, m0, n0, k4);
+      if (ITEMS_PT > 1u) {
+        f1 = fetch(tid + THREADS, next, m0, n0, k4);
+      }
+      if (ITEMS_PT > 2u) {
+        f2 = fetch(tid + 2u * THREADS, next, m0, n0, k4);
+        f3 = fetch(tid + 3u * THREADS, next, m0, n0, k4);
+      }
+    }
     for (var kk = 0u; kk < BK; kk++) {
       let a0 = x_tile[kk * (BM_M / 4u) + tm];
       let a1 = x_tile[kk * (BM_M / 4u) + tm + THREADS_M];

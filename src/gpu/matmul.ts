@@ -126,16 +126,18 @@ export class MatmulKernel {
     const threads = (bm / tm) * (bn / tn);
     // matmul_rows' x tile lives in the same module.
     const shared = 4 * bk * (bm + bn + MATMUL_ROWS_MAX);
+    // Each thread prefetches at most 4 items (4 × 4 blocks of x or w) per k tile.
+    const itemsPerThread = Math.ceil(((bm + bn) / 4) * (bk / 4) / threads);
     if (
       tm !== 8 || tn !== 8 || bk % 4 !== 0 || bm % 32 !== 0 || bn % 32 !== 0 ||
-      threads > ctx.limits.maxComputeInvocationsPerWorkgroup ||
+      itemsPerThread > 4 || threads > ctx.limits.maxComputeInvocationsPerWorkgroup ||
       shared > ctx.limits.maxComputeWorkgroupStorageSize
     ) {
       throw new GpuError(
         "limits",
         `Matmul tiles ${
           JSON.stringify(tiles)
-        } do not fit this device (${threads} threads, ${shared} bytes of workgroup memory); pick smaller tiles`,
+        } do not fit this device (${threads} threads, ${shared} bytes of workgroup memory, ${itemsPerThread} tile loads per thread of at most 4); pick smaller tiles`,
       );
     }
     if (dtype === "f16" && !ctx.hasF16) {
