@@ -23,6 +23,9 @@ Options:
   --mode strict|compat        validator rules (default strict)
   --store folder|s3           buckets in folders (default) or in a local S3 server (s3rver)
   --dir PATH                  state folder (default ./.grail/devnet; wiped on start)
+  --env sat|echo-digit        checkpoint env_id (default sat); echo-digit is the teaching env a
+                              tiny model learns: 300-id vocabulary, temperature 1, trainer with
+                              KL 0 and lr 3e-3 (docs/train.md)
   --groups N                  GRPO groups per miner per window (default 1)
   --max-tokens N              completion budget published in the checkpoint (default 40)
   --vocab cut|full            Qwen3 tokenizer cut to 2048 ids (default) or the full 151,936
@@ -83,6 +86,7 @@ export async function main(args: string[]): Promise<number> {
         store: { type: "string" },
         dir: { type: "string" },
         groups: { type: "string" },
+        env: { type: "string" },
         "max-tokens": { type: "string" },
         vocab: { type: "string" },
         "restart-validator-after": { type: "string" },
@@ -113,6 +117,7 @@ export async function main(args: string[]): Promise<number> {
       store: oneOf("store", values.store, ["folder", "s3"] as const, "folder"),
       dir: values.dir ?? "./.grail/devnet",
       groupsPerWindow: positiveInt("groups", values.groups, 1),
+      env: oneOf("env", values.env, ["sat", "echo-digit"] as const, "sat"),
       maxTokens,
       vocab: oneOf("vocab", values.vocab, ["cut", "full"] as const, "cut"),
       restartValidatorAfter: values["restart-validator-after"] === undefined

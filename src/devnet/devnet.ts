@@ -48,6 +48,27 @@ export const DEVNET_NETUID = 2;
 export const DEVNET_MODEL_NAME = "grail-devnet/qwen3-tiny";
 const MARKER = ".grail-devnet";
 
+/** Environments the devnet can run: the live subnet's `sat`, or the teaching `echo-digit`. */
+export type DevnetEnv = "sat" | "echo-digit";
+
+/**
+ * What `env: "echo-digit"` changes, so a tiny random model learns within a few windows. The
+ * tokenizer is cut to 300 ids (digits are 10 of them, so a random model writes a digit about
+ * once in 30 tokens and GRPO groups have reward variance from the first window); sampling runs
+ * at temperature 1 (exploration; at the SAT devnet's 0.05 the 16 rollouts of a group are
+ * nearly identical and every group is dropped for zero variance); the trainer uses no KL term
+ * (`kl_coef` 0, as the reference's `.env.example`) and the learning rate of the learning demo.
+ */
+export const ECHO_DIGIT_DEVNET: {
+  cutVocabSize: number;
+  temperature: number;
+  hyper: { lr: number; klCoef: number; batchSize: number; gradAccumSteps: number; epochs: number };
+} = Object.freeze({
+  cutVocabSize: 300,
+  temperature: 1,
+  hyper: Object.freeze({ lr: 3e-3, klCoef: 0, batchSize: 16, gradAccumSteps: 1, epochs: 1 }),
+});
+
 /** Options of {@linkcode runDevnet}. */
 export interface DevnetOptions {
   /** State folder (wiped and recreated if it holds a previous devnet run). */
@@ -74,6 +95,12 @@ export interface DevnetOptions {
   vocab?: "cut" | "full";
   /** Run the trainer as UID 0 (publishes checkpoint 0, then a DELTA every window). */
   trainer?: boolean;
+  /**
+   * Environment published as the checkpoint's `env_id` (default `sat`). `echo-digit` is the
+   * teaching environment a tiny model learns (docs/train.md): it also switches the network to
+   * the settings under which it learns ({@linkcode ECHO_DIGIT_DEVNET}).
+   */
+  env?: DevnetEnv;
   /** Stop and restart the validator after this many processed windows (resume demo). */
   restartValidatorAfter?: number;
   /** Log level of the roles' log file (default info). */
@@ -114,6 +141,10 @@ export interface DevnetResult {
   finalWeights: { uid: number; weight: number; u16: number }[] | null;
   /** Validator restarts: the window processed last before the stop, and the first after. */
   restarts: { stoppedAfter: number; resumedWith: number | null; replayed: number }[];
+  /** Mean reward of the honest miners' rollouts per validated window, in order. */
+  rewards: { window: number; meanReward: number; rollouts: number }[];
+  /** Trainer reports, in order (empty without the trainer). */
+  trainerReports: TrainerWindowReport[];
   /** Wall time in seconds. */
   wallSeconds: number;
   /** Simulated chain time in seconds. */
@@ -268,20 +299,25 @@ export async function runDevnet(options: DevnetOptions): Promise<DevnetResult> {
 
   // The model, published as the trainer would: FULL checkpoint of window 0, READY-0.
   options.status?.("writing the tiny Qwen3 model and publishing checkpoint 0");
+  const env = options.env ?? "sat";
+  const echo = env === "echo-digit";
+  const cutVocabSize = echo ? ECHO_DIGIT_DEVNET.cutVocabSize : undefined;
   const modelDir = await writeDevnetModel(join(dir, "model", "base"), {
     seed: 1,
     vocab: options.vocab,
+    cutVocabSize,
   });
   const owner = ids.get("owner")!;
   const publishFields = {
     modelName: DEVNET_MODEL_NAME,
-    envId: "sat",
+    envId: env,
     envParams: { split: "train", gpu_eval: false },
-    // Temperature 0.05: the random tiny model's logits are nearly flat, and the distribution
-    // check's thresholds assume a trained model's confident samples.
+    // Temperature 0.05 (SAT): the random tiny model's logits are nearly flat, and the
+    // distribution check's thresholds assume a trained model's confident samples. Echo-digit
+    // needs exploration instead (see ECHO_DIGIT_DEVNET).
     generationParams: {
       max_tokens: options.maxTokens ?? 40,
-      temperature: 0.05,
+      temperature: echo ? ECHO_DIGIT_DEVNET.temperature : 0.05,
       top_p: 1,
       top_k: 0,
       repetition_penalty: 1,
@@ -305,6 +341,14 @@ export async function runDevnet(options: DevnetOptions): Promise<DevnetResult> {
       clock,
       logger: root.child("grail.trainer"),
       publish: publishFields,
+      hyper: echo ? { ...ECHO_DIGIT_DEVNET.hyper } : undefined,
+      // Echo-digit: the trainer reads the honest miners' files directly (the reference's
+      // test-mode trust list). The validator's distribution check is calibrated for trained
+      // models and rejects temperature-1 samples of the random start, so its trust list would
+      // stay empty until the policy has learned — the very thing this network demonstrates.
+      trustedMiners: echo
+        ? participants.filter((p) => p.kind === "honest").map((p) => p.hotkey)
+        : undefined,
       onWindow: (r) => {
         trainerReports.push(r);
         print(
@@ -312,6 +356,13 @@ export async function runDevnet(options: DevnetOptions): Promise<DevnetResult> {
             r.training?.steps ?? 0
           } step(s); published ${r.published.join("+")} (${r.readyKey.split("/").pop()})`,
         );
+        if (r.rollouts > 0) {
+          print(
+            `  mean reward of window ${r.dataWindow}'s trusted rollouts: ${
+              r.meanReward.toFixed(3)
+            }`,
+          );
+        }
       },
     });
     await trainer.resume();
@@ -334,6 +385,7 @@ export async function runDevnet(options: DevnetOptions): Promise<DevnetResult> {
     otherModelDir = await writeDevnetModel(join(dir, "model", "other"), {
       seed: 2,
       vocab: options.vocab,
+      cutVocabSize,
     });
   }
 
@@ -498,6 +550,19 @@ export async function runDevnet(options: DevnetOptions): Promise<DevnetResult> {
     }
   }
 
+  // The honest miners' rollouts of a window, weighted by count: the policy's reward (the
+  // cheater's rows are forgeries and are left out).
+  function honestMeanReward(window: number): { mean: number; rollouts: number } | null {
+    let sum = 0, n = 0;
+    for (const p of participants.filter((q) => q.kind === "honest")) {
+      const rep = minerReports.get(p.name)?.find((x) => x.window === window);
+      if (rep?.meanReward === undefined) continue;
+      sum += rep.meanReward * rep.rollouts;
+      n += rep.rollouts;
+    }
+    return n === 0 ? null : { mean: sum / n, rollouts: n };
+  }
+
   function printWindow(r: ValidatorWindowReport): void {
     const name = (hk: string) => byHotkey.get(hk)?.name ?? hk.slice(0, 8);
     print(`window ${r.target}`);
@@ -506,6 +571,10 @@ export async function runDevnet(options: DevnetOptions): Promise<DevnetResult> {
       return `${n} ${rep?.rollouts ?? 0}`;
     });
     print(`  rollouts uploaded: ${produced.join(" · ")}`);
+    const honest = honestMeanReward(r.target);
+    if (honest !== null) {
+      print(`  mean reward: ${honest.mean.toFixed(3)} (${honest.rollouts} honest rollouts)`);
+    }
     print(
       `  on time: ${r.active.map(name).join(", ") || "none"}; checked: ${
         r.selected.map(name).join(", ") || "none"
@@ -584,6 +653,11 @@ export async function runDevnet(options: DevnetOptions): Promise<DevnetResult> {
     minerReports,
     finalWeights,
     restarts,
+    rewards: windows.flatMap((w) => {
+      const m = honestMeanReward(w.target);
+      return m === null ? [] : [{ window: w.target, meanReward: m.mean, rollouts: m.rollouts }];
+    }),
+    trainerReports,
     wallSeconds: (performance.now() - wall0) / 1000,
     chainSeconds: (clock.nowMs() - genesisMs) / 1000,
   };
@@ -639,6 +713,19 @@ function printSummary(r: DevnetResult, print: (l: string) => void): void {
   print(line(header));
   print(widths.map((w) => "-".repeat(w)).join("  "));
   for (const row of rows) print(line(row));
+  if (r.rewards.length > 0) {
+    print("");
+    print("window  mean reward  honest rollouts  trainer groups");
+    for (const w of r.rewards) {
+      // The trainer trains on window W's rollouts at window W + 30.
+      const t = r.trainerReports.find((x) => x.dataWindow === w.window);
+      print(
+        `${String(w.window).padEnd(6)}  ${w.meanReward.toFixed(3).padEnd(11)}  ${
+          String(w.rollouts).padEnd(15)
+        }  ${t === undefined ? "-" : t.groups}`,
+      );
+    }
+  }
   print("");
   print(
     `${r.windows.length} window(s) validated in ${r.wallSeconds.toFixed(1)} s wall time (${

@@ -17,4 +17,5 @@ export * from "./thinking.ts";
 export * from "./tag_parser.ts";
 export * from "./reward_components.ts";
 export * from "./sat.ts";
+export * from "./echo_digit.ts";
 export * from "./registry.ts";

@@ -1,18 +1,21 @@
 /**
  * Environment lookup by the `env_id` a checkpoint's metadata names (envs spec §1.5). Only the
- * procedural `sat` environment is implemented; the dataset, code and kernel environments need
- * shipped dataset snapshots or a Python/GPU sandbox and are refused with a clear error.
+ * procedural `sat` environment of the live subnet is implemented, plus `echo-digit`, a teaching
+ * environment for the local network (not on the live subnet); the dataset, code and kernel
+ * environments need shipped dataset snapshots or a Python/GPU sandbox and are refused with a
+ * clear error.
  *
  * @module
  */
 
 import type { ChatMessage, EnvEvaluation, Environment, EvaluateOptions } from "./environment.ts";
 import { EnvError } from "./environment.ts";
+import { ECHO_DIGIT_ENV_ID, EchoDigitEnvironment } from "./echo_digit.ts";
 import { SatEnvironment } from "./sat.ts";
 import { thinkingConfig, withSystemPrompt } from "./thinking.ts";
 
 /** Environment ids this package implements. */
-export const KNOWN_ENV_IDS: readonly string[] = Object.freeze(["sat"]);
+export const KNOWN_ENV_IDS: readonly string[] = Object.freeze(["sat", ECHO_DIGIT_ENV_ID]);
 
 /** Reference env ids that exist upstream but are not implemented here. */
 const UNIMPLEMENTED: Readonly<Record<string, string>> = {
@@ -42,6 +45,7 @@ const UNIMPLEMENTED: Readonly<Record<string, string>> = {
 export function getEnvironment(envId: string, thinkingMode: string = "instructed"): Environment {
   const thinking = thinkingConfig(thinkingMode);
   if (envId === "sat") return new SatEnvironment(thinking) as Environment;
+  if (envId === ECHO_DIGIT_ENV_ID) return new EchoDigitEnvironment() as Environment;
   const why = Object.hasOwn(UNIMPLEMENTED, envId) ? UNIMPLEMENTED[envId] : undefined;
   throw new EnvError(
     "unknown_env",

@@ -18,6 +18,7 @@ import { sha256 } from "@noble/hashes/sha2.js";
 import { PythonRandom } from "../protocol/python_random.ts";
 import type { EnvEvaluation, Environment, EnvTask, EvaluateOptions } from "./environment.ts";
 import { EnvError } from "./environment.ts";
+import { applyRewardMode } from "./_reward_mode.ts";
 import { noTrailingReward, softFormatReward, weightedRewardSum } from "./reward_components.ts";
 import { parseTags, PY_WHITESPACE_CLASS, type TagParse } from "./tag_parser.ts";
 import { INSTRUCTED_THINKING, type ThinkingConfig } from "./thinking.ts";
@@ -337,32 +338,6 @@ export function satRewardComponents(parse: SatParse, problem: SatProblem): numbe
     noTrailingReward(parse),
     parse.hasAnswer && parse.onlyBits ? 0.1 : 0,
   ];
-}
-
-/**
- * Removes one trailing EOS marker for `rewardMode: "strip_eos"`; returns the text unchanged
- * in `"compat"` mode.
- */
-function applyRewardMode(text: string, options: EvaluateOptions | undefined): string {
-  const mode = options?.rewardMode ?? "compat";
-  if (mode === "compat") return text;
-  if (mode !== "strip_eos") {
-    throw new EnvError(
-      "invalid_option",
-      `Unknown rewardMode ${JSON.stringify(String(mode))}: expected "compat" or "strip_eos"`,
-    );
-  }
-  const markers = options?.eosMarkers ?? [];
-  if (markers.length === 0) {
-    throw new EnvError(
-      "invalid_option",
-      'rewardMode "strip_eos" needs eosMarkers (the EOS tokens\' text, e.g. "<|im_end|>")',
-    );
-  }
-  for (const marker of markers) {
-    if (marker.length > 0 && text.endsWith(marker)) return text.slice(0, -marker.length);
-  }
-  return text;
 }
 
 /**

@@ -55,6 +55,8 @@ export interface MinerWindowReport {
   status: "uploaded" | "no_checkpoint" | "no_time" | "empty" | "upload_failed";
   /** Rollouts uploaded (0 unless uploaded). */
   rollouts: number;
+  /** Mean `total_reward` of the rollouts uploaded (only when uploaded). */
+  meanReward?: number;
   /** Groups mined and kept. */
   groups: number;
   /** Groups dropped, by reason. */
@@ -351,6 +353,8 @@ export class Miner {
       ...base,
       status: "uploaded",
       rollouts: rollouts.length,
+      meanReward: rollouts.reduce((sum, r) => sum + r.commit.rollout.total_reward, 0) /
+        rollouts.length,
       uploadSeconds,
       key,
     });
