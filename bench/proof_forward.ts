@@ -5,12 +5,14 @@
  *   deno run -A bench/proof_forward.ts --shape qwen2.5-0.5b --batch 16 --len 1024 --precision f32
  *   deno run -A bench/proof_forward.ts --model ../shared/fixtures/qwen3-tiny --batch 4 --len 128
  *
+ * `--prefetch false` runs the large-tile matmul without its register prefetch (same bits).
  * Prints one JSON object per line: the throughput (median of --iters timed runs after one
  * warm-up), then with --profile the GPU time per kernel family (timestamp queries, one extra run).
  */
 import { openCheckpoint } from "../src/model/checkpoint.ts";
 import { WebGpuModel } from "../src/gpu/webgpu_model.ts";
 import type { WeightDType } from "../src/gpu/weights.ts";
+import { MATMUL_TILES_LARGE } from "../src/gpu/matmul.ts";
 import { flags, median, randomCheckpoint, SHAPES } from "./_random_checkpoint.ts";
 
 const f = flags(Deno.args);
@@ -19,6 +21,8 @@ const T = Number(f.get("len") ?? 1024);
 const iters = Number(f.get("iters") ?? 3);
 const precision = (f.get("precision") ?? "f32") as WeightDType;
 const shapeName = f.get("shape");
+const prefetch = f.get("prefetch") !== "false";
+const tiles = prefetch ? undefined : { ...MATMUL_TILES_LARGE, prefetch };
 const ckpt = shapeName
   ? randomCheckpoint(SHAPES[shapeName])
   : await openCheckpoint(f.get("model")!);
@@ -30,6 +34,7 @@ const model = await WebGpuModel.load(ckpt, {
   maxRowsPerPass: B * T,
   proofCapacityTokens: B * T,
   profile: false,
+  tiles,
 });
 ckpt.close();
 const loadMs = performance.now() - t0;
@@ -53,6 +58,7 @@ console.log(JSON.stringify({
   device,
   shape: `${shape} B=${B} T=${T}`,
   precision,
+  matmulPrefetch: prefetch,
   metric: "tokens_per_s",
   value: Math.round((B * T) / (ms / 1000)),
   unit: "tok/s",
@@ -73,6 +79,7 @@ if (f.get("profile") === "true") {
     maxRowsPerPass: B * T,
     proofCapacityTokens: B * T,
     profile: true,
+    tiles,
   });
   ck.close();
   await prof.proofForward(seqs);

@@ -9,7 +9,7 @@
 // named vec4 registers — written out, because naga's loops are not unrolled by every driver and
 // an indexed accumulator array lands in (slow) local memory.
 // The host prepends BM_M, BM_N, BK (multiples of 32, 32 and 4), the weight element type WT, the
-// compute type CT and SPLIT, all chosen once per device:
+// compute type CT, SPLIT and PREFETCH (variant 2 below), all chosen once per device:
 //   f32 path: WT = CT = f32, SPLIT = false — the canonical kernel.
 //   f16 path (only with `shader-f16`): WT = CT = f16, SPLIT = true — products and the sum of one
 //   BK-long k tile in f16 (packed half fma), each tile's partial added into an f32 accumulator.
@@ -23,7 +23,8 @@
 //
 // Variants of matmul_tiled (each bit-identical to the one before):
 //   1. load a k tile, barrier, products, barrier (8 × 8 outputs per thread in named registers).
-//   2. register prefetch: the next tile's global loads are in flight during this tile's products.
+//   2. register prefetch (PREFETCH): the next tile's global loads are in flight during this
+//      tile's products; without PREFETCH the same code runs variant 1's order.
 
 struct Run {
   rows: u32,
@@ -203,20 +204,24 @@ fn matmul_tiled(
   var s6_1 = vec4<f32>(0.0);
   var s7_0 = vec4<f32>(0.0);
   var s7_1 = vec4<f32>(0.0);
-  // Register prefetch: the next k tile's global loads are issued before this tile's products,
-  // so their latency hides behind the arithmetic; the values (and so the bits) are unchanged.
-  var f0 = fetch(tid, 0u, m0, n0, k4);
+  // With PREFETCH the next k tile's global loads are issued before this tile's products, so
+  // their latency hides behind the arithmetic (at the cost of 4 × 4 registers per item); without
+  // it each tile is loaded right before it is stored. The values, and so the bits, are the same.
+  var f0: Quad;
   var f1: Quad;
   var f2: Quad;
   var f3: Quad;
-  if (ITEMS_PT > 1u) {
-    f1 = fetch(tid + THREADS, 0u, m0, n0, k4);
-  }
-  if (ITEMS_PT > 2u) {
-    f2 = fetch(tid + 2u * THREADS, 0u, m0, n0, k4);
-    f3 = fetch(tid + 3u * THREADS, 0u, m0, n0, k4);
-  }
   for (var k0 = 0u; k0 < p.k; k0 += BK) {
+    if (!PREFETCH || k0 == 0u) {
+      f0 = fetch(tid, k0, m0, n0, k4);
+      if (ITEMS_PT > 1u) {
+        f1 = fetch(tid + THREADS, k0, m0, n0, k4);
+      }
+      if (ITEMS_PT > 2u) {
+        f2 = fetch(tid + 2u * THREADS, k0, m0, n0, k4);
+        f3 = fetch(tid + 3u * THREADS, k0, m0, n0, k4);
+      }
+    }
     put(tid, f0);
     if (ITEMS_PT > 1u) {
       put(tid + THREADS, f1);
@@ -227,7 +232,7 @@ fn matmul_tiled(
     }
     workgroupBarrier();
     let next = k0 + BK;
-    if (next < p.k) {
+    if (PREFETCH && next < p.k) {
       f0 = fetch(tid, next, m0, n0, k4);
       if (ITEMS_PT > 1u) {
         f1 = fetch(tid + THREADS, next, m0, n0, k4);

@@ -22,6 +22,9 @@ export interface MatmulTiles {
   tm: number;
   /** Columns per thread (multiple of 4). */
   tn: number;
+  /** Load the next k tile into registers during this tile's products (default true). Same bits
+   * either way; costs registers, so which is faster depends on the device. */
+  prefetch?: boolean;
 }
 
 /** Small tiles: 16 threads, 4 KiB of workgroup memory; for software adapters and tiny models. */
@@ -152,9 +155,10 @@ const SPLIT: bool = ${dtype === "f16"};
 const BM_M: u32 = ${bm}u;
 const BM_N: u32 = ${bn}u;
 const BK: u32 = ${bk}u;
+const PREFETCH: bool = ${tiles.prefetch ?? true};
 `;
     const layout = ["uniform", "uniform", "read", "read", "read", "read_write"] as const;
-    const label = `matmul-${dtype}-${bm}x${bn}`;
+    const label = `matmul-${dtype}-${bm}x${bn}${tiles.prefetch === false ? "-noprefetch" : ""}`;
     const p = await ctx.pipeline(header + code, "matmul_tiled", {}, label, layout);
     // The few-rows kernel reproduces the f32 chains only; f16 decode keeps the tiled kernel.
     const rows = dtype === "f32"

@@ -137,3 +137,27 @@ gpuTest("MatmulKernel.bindRows() gives the same bits as bind() for 1 to 16 rows"
     }
   });
 });
+
+gpuTest(
+  "MatmulKernel.bind() gives the same bits with and without the register prefetch",
+  async () => {
+    // K = 72 spans several k tiles with a partial last one (BK = 16).
+    const M = 13, N = 40, K = 72;
+    const x = randomFloats(M * K, 11), w = randomFloats(N * K, 12);
+    await withContext(async (ctx) => {
+      const on = await runMatmul(ctx, MATMUL_TILES_SMALL, x, w, null, null, M, N, K);
+      const off = await runMatmul(
+        ctx,
+        { ...MATMUL_TILES_SMALL, prefetch: false },
+        x,
+        w,
+        null,
+        null,
+        M,
+        N,
+        K,
+      );
+      assert(sameBits(on, off), "the prefetch changed the bits");
+    });
+  },
+);
