@@ -320,14 +320,16 @@ fn matmul_tiled(
 
 // matmul_rows: the same products for at most ROWS_MAX rows (decode: one row per sequence), one
 // thread per output column holding all ROWS_MAX row sums, so that a [16, K] · [N, K]ᵀ product
-// spreads over N threads instead of N / BM_N workgroups. Each output is the same fma chain over
-// k = 0, 1, ..., K-1 as in matmul_tiled (f32 path), so its bits are identical (tested).
+// spreads over N threads instead of N / BM_N workgroups. Each output is the same chain as in
+// matmul_tiled: f32 path, one fma chain over k = 0, 1, ..., K-1; f16 path (SPLIT), the same chain
+// in f16 within each BK-long k tile and the tile partials added in f32 in ascending order. So its
+// bits are identical to matmul_tiled's (tested).
 // Dispatch: (ceil(N / ROWS_WG), 1) workgroups of ROWS_WG threads.
 const ROWS_MAX: u32 = 16u;
 const ROWS_WG: u32 = 64u;
 
 // x rows of one k tile, k-major: xr_tile[k * 4 + g] holds rows 4g .. 4g + 3 at that k.
-var<workgroup> xr_tile: array<vec4<f32>, BK * ROWS_MAX / 4u>;
+var<workgroup> xr_tile: array<vec4<CT>, BK * ROWS_MAX / 4u>;
 
 @compute @workgroup_size(ROWS_WG)
 fn matmul_rows(
@@ -336,10 +338,14 @@ fn matmul_rows(
 ) {
   let n = wg.x * ROWS_WG + tid;
   let k4 = p.k / 4u;
-  var c0 = vec4<f32>(0.0);
-  var c1 = vec4<f32>(0.0);
-  var c2 = vec4<f32>(0.0);
-  var c3 = vec4<f32>(0.0);
+  var c0 = vec4<CT>(0.0);
+  var c1 = vec4<CT>(0.0);
+  var c2 = vec4<CT>(0.0);
+  var c3 = vec4<CT>(0.0);
+  var s0 = vec4<f32>(0.0);
+  var s1 = vec4<f32>(0.0);
+  var s2 = vec4<f32>(0.0);
+  var s3 = vec4<f32>(0.0);
   for (var k0 = 0u; k0 < p.k; k0 += BK) {
     for (var item = tid; item < (ROWS_MAX / 4u) * KQ; item += ROWS_WG) {
       let mq = item / KQ;
@@ -350,16 +356,16 @@ fn matmul_rows(
       let v2 = load_x(mq * 4u + 2u, gk, k4);
       let v3 = load_x(mq * 4u + 3u, gk, k4);
       let at = kq * 4u * 4u + mq;
-      xr_tile[at] = vec4<f32>(v0.x, v1.x, v2.x, v3.x);
-      xr_tile[at + 4u] = vec4<f32>(v0.y, v1.y, v2.y, v3.y);
-      xr_tile[at + 8u] = vec4<f32>(v0.z, v1.z, v2.z, v3.z);
-      xr_tile[at + 12u] = vec4<f32>(v0.w, v1.w, v2.w, v3.w);
+      xr_tile[at] = vec4<CT>(vec4<f32>(v0.x, v1.x, v2.x, v3.x));
+      xr_tile[at + 4u] = vec4<CT>(vec4<f32>(v0.y, v1.y, v2.y, v3.y));
+      xr_tile[at + 8u] = vec4<CT>(vec4<f32>(v0.z, v1.z, v2.z, v3.z));
+      xr_tile[at + 12u] = vec4<CT>(vec4<f32>(v0.w, v1.w, v2.w, v3.w));
     }
     workgroupBarrier();
     for (var kq = 0u; kq < KQ; kq++) {
       let wv = load_w(n, k0 / 4u + kq, k4);
       for (var e = 0u; e < 4u; e++) {
-        let wk = vec4<f32>(wv[e]);
+        let wk = vec4<CT>(CT(wv[e]));
         let at = (kq * 4u + e) * 4u;
         c0 = fma(xr_tile[at], wk, c0);
         c1 = fma(xr_tile[at + 1u], wk, c1);
@@ -367,22 +373,36 @@ fn matmul_rows(
         c3 = fma(xr_tile[at + 3u], wk, c3);
       }
     }
+    if (SPLIT) {
+      s0 = s0 + vec4<f32>(c0);
+      c0 = vec4<CT>(0.0);
+      s1 = s1 + vec4<f32>(c1);
+      c1 = vec4<CT>(0.0);
+      s2 = s2 + vec4<f32>(c2);
+      c2 = vec4<CT>(0.0);
+      s3 = s3 + vec4<f32>(c3);
+      c3 = vec4<CT>(0.0);
+    }
     workgroupBarrier();
   }
-  store1(0u, n, c0.x);
-  store1(1u, n, c0.y);
-  store1(2u, n, c0.z);
-  store1(3u, n, c0.w);
-  store1(4u, n, c1.x);
-  store1(5u, n, c1.y);
-  store1(6u, n, c1.z);
-  store1(7u, n, c1.w);
-  store1(8u, n, c2.x);
-  store1(9u, n, c2.y);
-  store1(10u, n, c2.z);
-  store1(11u, n, c2.w);
-  store1(12u, n, c3.x);
-  store1(13u, n, c3.y);
-  store1(14u, n, c3.z);
-  store1(15u, n, c3.w);
+  let r0 = select(vec4<f32>(c0), s0, SPLIT);
+  let r1 = select(vec4<f32>(c1), s1, SPLIT);
+  let r2 = select(vec4<f32>(c2), s2, SPLIT);
+  let r3 = select(vec4<f32>(c3), s3, SPLIT);
+  store1(0u, n, r0.x);
+  store1(1u, n, r0.y);
+  store1(2u, n, r0.z);
+  store1(3u, n, r0.w);
+  store1(4u, n, r1.x);
+  store1(5u, n, r1.y);
+  store1(6u, n, r1.z);
+  store1(7u, n, r1.w);
+  store1(8u, n, r2.x);
+  store1(9u, n, r2.y);
+  store1(10u, n, r2.z);
+  store1(11u, n, r2.w);
+  store1(12u, n, r3.x);
+  store1(13u, n, r3.y);
+  store1(14u, n, r3.z);
+  store1(15u, n, r3.w);
 }

@@ -93,7 +93,7 @@ export class MatmulKernel {
   readonly dtype: WeightDType;
   readonly #ctx: GpuContext;
   readonly #pipeline: GPUComputePipeline;
-  readonly #rowsPipeline: GPUComputePipeline | null;
+  readonly #rowsPipeline: GPUComputePipeline;
   readonly #dummy: GPUBuffer;
 
   private constructor(
@@ -101,7 +101,7 @@ export class MatmulKernel {
     dtype: WeightDType,
     tiles: MatmulTiles,
     p: GPUComputePipeline,
-    rows: GPUComputePipeline | null,
+    rows: GPUComputePipeline,
   ) {
     this.#ctx = ctx;
     this.dtype = dtype;
@@ -160,10 +160,8 @@ const PREFETCH: bool = ${tiles.prefetch ?? true};
     const layout = ["uniform", "uniform", "read", "read", "read", "read_write"] as const;
     const label = `matmul-${dtype}-${bm}x${bn}${tiles.prefetch === false ? "-noprefetch" : ""}`;
     const p = await ctx.pipeline(header + code, "matmul_tiled", {}, label, layout);
-    // The few-rows kernel reproduces the f32 chains only; f16 decode keeps the tiled kernel.
-    const rows = dtype === "f32"
-      ? await ctx.pipeline(header + code, "matmul_rows", {}, `${label}-rows`, layout)
-      : null;
+    // The few-rows kernel reproduces the tiled kernel's chains for either dtype (f16: per k tile).
+    const rows = await ctx.pipeline(header + code, "matmul_rows", {}, `${label}-rows`, layout);
     return new MatmulKernel(ctx, dtype, tiles, p, rows);
   }
 
@@ -186,16 +184,13 @@ const PREFETCH: bool = ${tiles.prefetch ?? true};
   /**
    * Binds the same product for at most {@link MATMUL_ROWS_MAX} rows (decode), one thread per
    * output column: bit-identical to {@link bind}'s result, with N threads of parallelism instead
-   * of N / BN workgroups. f32 weights only.
+   * of N / BN workgroups.
    *
    * @param a Buffers and layout.
    * @returns The dispatches (their grid ignores rows beyond MATMUL_ROWS_MAX: do not pass more).
-   * @throws {GpuError} For f16 weights, or as {@link bind}.
+   * @throws {GpuError} As {@link bind}.
    */
   bindRows(a: MatmulArgs): Dispatch[] {
-    if (this.#rowsPipeline === null) {
-      throw new GpuError("shape", `The few-rows matmul has no ${this.dtype} variant; use bind()`);
-    }
     return this.#bindWith(
       a,
       this.#rowsPipeline,

@@ -88,10 +88,10 @@ interface Kernels {
   sketch: SketchKernel;
 }
 
-/** A matmul bound twice: tiled (any rows), and one thread per column for few rows (f32 only). */
+/** A matmul bound twice: tiled (any rows), and one thread per column for few rows. */
 interface MatmulOp {
   tiled: Dispatch[];
-  rows: Dispatch[] | null;
+  rows: Dispatch[];
 }
 
 interface LayerOps {
@@ -172,7 +172,7 @@ class PassRecorder {
 
 /** The few-rows kernel where it applies (bit-identical to the tiled one), else the tiled one. */
 function pickMatmul(op: MatmulOp, rows: number): Dispatch[] {
-  return op.rows !== null && rows <= MATMUL_ROWS_MAX ? op.rows : op.tiled;
+  return rows <= MATMUL_ROWS_MAX ? op.rows : op.tiled;
 }
 
 /** Row metadata: token, position, KV row, KV row of position 0 of its sequence. */
@@ -335,7 +335,7 @@ export class WebGpuModel implements Model {
     const dummy = ctx.storage(16, "unused");
     const mm = (args: MatmulArgs): MatmulOp => ({
       tiled: k.matmul.bind(args),
-      rows: k.matmul.dtype === "f32" ? k.matmul.bindRows(args) : null,
+      rows: k.matmul.bindRows(args),
     });
     this.#layerOps = w.layers.map((l) => {
       this.#layerBuffers.push({

@@ -1,8 +1,8 @@
 import { ok as assert } from "node:assert/strict";
 import { encodeDispatch, type GpuContext } from "../../src/gpu/context.ts";
 import { MATMUL_TILES_SMALL, MatmulKernel, type MatmulTiles } from "../../src/gpu/matmul.ts";
-import { allocMatrix, writeRows } from "../../src/gpu/weights.ts";
-import { gpuTest, maxAbsDiff, randomFloats, sameBits, withContext } from "./_gpu.ts";
+import { allocMatrix, type WeightDType, writeRows } from "../../src/gpu/weights.ts";
+import { gpuF16Test, gpuTest, maxAbsDiff, randomFloats, sameBits, withContext } from "./_gpu.ts";
 
 async function runMatmul(
   ctx: GpuContext,
@@ -16,12 +16,13 @@ async function runMatmul(
   K: number,
   maxChunkBytes?: number,
   fewRows = false,
+  dtype: WeightDType = "f32",
 ): Promise<Float32Array> {
-  const kernel = await MatmulKernel.create(ctx, "f32", tiles);
+  const kernel = await MatmulKernel.create(ctx, dtype, tiles);
   const run = ctx.uniform(new Uint32Array([M, 0, 0, 0]), "run");
   const xb = ctx.storage(x.byteLength, "x");
   ctx.write(xb, 0, x);
-  const wm = allocMatrix(ctx, N, K, "f32", "w", maxChunkBytes);
+  const wm = allocMatrix(ctx, N, K, dtype, "w", maxChunkBytes);
   writeRows(ctx, wm, 0, w);
   const yb = ctx.storage(M * N * 4, "y");
   if (y0) ctx.write(yb, 0, y0);
@@ -158,6 +159,24 @@ gpuTest(
         K,
       );
       assert(sameBits(on, off), "the prefetch changed the bits");
+    });
+  },
+);
+
+gpuF16Test(
+  "MatmulKernel.bindRows() gives the same bits as bind() in f16 for 1 to 16 rows",
+  async () => {
+    // f16 decode uses bindRows too: both sum each k tile in f16 and the tiles in f32, in one order.
+    const N = 70, K = 96;
+    const w = randomFloats(N * K, 81), b = randomFloats(N, 82);
+    await withContext(async (ctx) => {
+      for (const M of [1, 5, 16]) {
+        const x = randomFloats(M * K, 83 + M), y0 = randomFloats(M * N, 84);
+        const args = [x, w, b, y0, M, N, K, 40 * K * 2] as const;
+        const tiled = await runMatmul(ctx, MATMUL_TILES_SMALL, ...args, false, "f16");
+        const rows = await runMatmul(ctx, MATMUL_TILES_SMALL, ...args, true, "f16");
+        assert(sameBits(tiled, rows), `${M} rows`);
+      }
     });
   },
 );
