@@ -22,8 +22,8 @@
 #   tokenizer-qwen3's dist (leave dist/main.mjs as `export {};`: only its models/ are read), and
 #   xz its models/tokenizer.json (the validator step unpacks it).
 # Usage there: source .device/prelude.sh && bash bench/h100_run.sh [steps]
-#   steps: info tests accuracy small torch decode large validator drift (default: all but the
-#   last two), or quick (about 1 minute); LARGE_PRECISIONS="f16 f32" adds the f32 Qwen3-4B run.
+#   steps: info tests accuracy small torch decode large noprefetch validator drift (default: the
+#   first seven), or quick (about 1 minute); LARGE_PRECISIONS="f16 f32" adds the f32 Qwen3-4B run.
 set -u
 STEPS=${1:-"info tests accuracy small torch decode large"}
 export DENO_DIR=$PWD/.device/bench/deno_dir
@@ -48,11 +48,11 @@ TS
     head -c 600 "$OUT/gpu.json"; echo ;;
   tests)
     step tests
-    timeout 240 deno test -A $CFG tests/gpu/*_test.ts > "$OUT/tests.log" 2>&1
+    timeout ${TESTS_TIMEOUT:-240} deno test -A $CFG tests/gpu/*_test.ts > "$OUT/tests.log" 2>&1
     grep -E "^(ok|FAILED)|\.\.\. " "$OUT/tests.log" | sed 's/\x1b\[[0-9;]*m//g' | tail -25 ;;
   accuracy)
     step accuracy
-    timeout 120 $D bench/fixture_accuracy.ts | tee -a "$J" ;;
+    timeout 90 $D bench/fixture_accuracy.ts | tee -a "$J" ;;
   small)
     for p in f32 f16; do
       step "proof 0.5b $p"
@@ -69,6 +69,12 @@ TS
     for p in f32 f16; do
       step "decode 0.5b $p"
       timeout 40 $D bench/decode.ts --shape qwen2.5-0.5b --batch 16 --prompt 32 --steps 32 --precision $p | tee -a "$J"
+    done ;;
+  noprefetch)
+    # The same proof forward with the matmul's register prefetch off (same bits): the A/B.
+    for p in f32 f16; do
+      step "proof 0.5b $p, no prefetch"
+      timeout 45 $D bench/proof_forward.ts --shape qwen2.5-0.5b --batch 16 --len 1024 --precision $p --iters 2 --prefetch false | tee -a "$J"
     done ;;
   torch)
     step torch
