@@ -63,8 +63,9 @@ function oneOf<T extends string>(
  * Runs `grail devnet`.
  *
  * @param args Command-line arguments after `devnet`.
- * @returns Exit code: 0 when honest miners got weight and the cheater none, 1 otherwise, 2 for
- *   bad arguments.
+ * @returns Exit code: 0 when honest miners got weight and the cheater none (with
+ *   `--env echo-digit`: when the trainer trained at least one group), 1 otherwise, 2 for bad
+ *   arguments.
  *
  * @example
  * ```ts
@@ -148,6 +149,20 @@ export async function main(args: string[]): Promise<number> {
       signal: stop.signal,
     });
     progress.clear();
+    if (opts.env === "echo-digit") {
+      // The teaching env measures learning, not payment: the validator's distribution check
+      // rejects the temperature-1 samples of the random start (docs/train.md).
+      const groups = result.trainerReports.reduce((a, r) => a + r.groups, 0);
+      const first = result.rewards[0], last = result.rewards[result.rewards.length - 1];
+      console.log(
+        first === undefined
+          ? `result: no honest rollouts were validated; the trainer trained ${groups} group(s)`
+          : `result: mean reward ${first.meanReward.toFixed(3)} (window ${first.window}) → ${
+            last.meanReward.toFixed(3)
+          } (window ${last.window}); the trainer trained ${groups} group(s)`,
+      );
+      return groups > 0 ? 0 : 1;
+    }
     const honest = result.participants.filter((p) => p.kind === "honest");
     const cheater = result.participants.find((p) => p.kind === "cheater");
     const w = (uid: number) => result.finalWeights?.find((x) => x.uid === uid)?.u16 ?? 0;
