@@ -5,7 +5,8 @@
  *   deno run -A bench/proof_forward.ts --shape qwen2.5-0.5b --batch 16 --len 1024 --precision f32
  *   deno run -A bench/proof_forward.ts --model ../shared/fixtures/qwen3-tiny --batch 4 --len 128
  *
- * `--prefetch false` runs the large-tile matmul without its register prefetch (same bits).
+ * `--prefetch true|false` overrides the large-tile matmul's register prefetch (same bits; by default
+ * on for f32, off for f16).
  * Prints one JSON object per line: the throughput (median of --iters timed runs after one
  * warm-up), then with --profile the GPU time per kernel family (timestamp queries, one extra run).
  */
@@ -21,8 +22,10 @@ const T = Number(f.get("len") ?? 1024);
 const iters = Number(f.get("iters") ?? 3);
 const precision = (f.get("precision") ?? "f32") as WeightDType;
 const shapeName = f.get("shape");
-const prefetch = f.get("prefetch") !== "false";
-const tiles = prefetch ? undefined : { ...MATMUL_TILES_LARGE, prefetch };
+const prefetchFlag = f.get("prefetch");
+const tiles = prefetchFlag === undefined
+  ? undefined
+  : { ...MATMUL_TILES_LARGE, prefetch: prefetchFlag === "true" };
 const ckpt = shapeName
   ? randomCheckpoint(SHAPES[shapeName])
   : await openCheckpoint(f.get("model")!);
@@ -58,7 +61,7 @@ console.log(JSON.stringify({
   device,
   shape: `${shape} B=${B} T=${T}`,
   precision,
-  matmulPrefetch: prefetch,
+  matmulPrefetch: tiles?.prefetch ?? precision === "f32",
   metric: "tokens_per_s",
   value: Math.round((B * T) / (ms / 1000)),
   unit: "tok/s",
