@@ -342,6 +342,9 @@ export async function runDevnet(options: DevnetOptions): Promise<DevnetResult> {
       logger: root.child("grail.trainer"),
       publish: publishFields,
       hyper: echo ? { ...ECHO_DIGIT_DEVNET.hyper } : undefined,
+      // Each miner's problem is its own group; the reference's grouping by rollout_group alone
+      // merges the miners' group 0s into groups of 32 and drops them (infra spec §12).
+      groups: echo ? { keyBy: "hotkey" } : undefined,
       // Echo-digit: the trainer reads the honest miners' files directly (the reference's
       // test-mode trust list). The validator's distribution check is calibrated for trained
       // models and rejects temperature-1 samples of the random start, so its trust list would

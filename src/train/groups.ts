@@ -49,6 +49,12 @@ export interface GroupOptions {
   maxTotalTokens?: number;
   /** |Σ advantages| bound (default 0.01). */
   advantageSumTolerance?: number;
+  /**
+   * What makes a group: `"group"` (default, the reference) keys rows by `rollout_group` alone,
+   * so two miners' group 0s merge into one of 32 rows and are dropped for their size (infra spec
+   * §12); `"hotkey"` keys by hotkey and `rollout_group`, keeping each miner's problem a group.
+   */
+  keyBy?: "group" | "hotkey";
 }
 
 /** Groups kept and why the others were dropped. */
@@ -105,7 +111,9 @@ export function selectGroups(
   const dropped = { logprobs: 0, size: 0, advantage_sum: 0, zero_variance: 0, length: 0, rank: 0 };
   const byGroup = new Map<string, { rows: Rollout[]; bad: boolean }>();
   for (const r of rollouts) {
-    const id = String(r.rollout_group);
+    const id = options.keyBy === "hotkey"
+      ? `${r.hotkey}:${r.rollout_group}`
+      : String(r.rollout_group);
     let g = byGroup.get(id);
     if (g === undefined) byGroup.set(id, g = { rows: [], bad: false });
     g.rows.push(r);

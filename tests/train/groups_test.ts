@@ -82,3 +82,19 @@ Deno.test("selectGroups() drops a group with a rollout longer than maxTotalToken
   });
   strictEqual(s.dropped.length, 1);
 });
+
+function minerRow(hotkey: string, nonce: number, reward: number): Rollout {
+  return { ...row(0, nonce, reward), hotkey } as unknown as Rollout;
+}
+
+Deno.test("selectGroups() merges two miners' same rollout_group and drops it for its size by default", () => {
+  const rows = [minerRow("a", 0, 0), minerRow("a", 1, 1), minerRow("b", 0, 0), minerRow("b", 1, 1)];
+  const s = selectGroups(rows, { groupSize: 2 });
+  deepStrictEqual([s.groups.length, s.dropped.size], [0, 1]);
+});
+
+Deno.test("selectGroups() with keyBy hotkey keeps each miner's rollout_group a group", () => {
+  const rows = [minerRow("a", 0, 0), minerRow("a", 1, 1), minerRow("b", 0, 0), minerRow("b", 1, 1)];
+  const s = selectGroups(rows, { groupSize: 2, keyBy: "hotkey" });
+  deepStrictEqual(s.groups.map((g) => g.groupId).sort(), ["a:0", "b:0"]);
+});
