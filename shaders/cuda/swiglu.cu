@@ -1,0 +1,15 @@
+// swiglu: h[r, i] = rnd(rnd(silu(g)) * u),  g = gu[r, i], u = gu[r, FF + i],  silu(g) = g / (1 + exp(-g))
+// (HF: act_fn(gate_proj(x)) * up_proj(x), each op's output stored in the activation dtype).
+//
+// Shapes: gu [rows, 2 FF] act (read; gate then up, one fused GEMM), h [rows, FF] act (write).
+// Launch: (ceil(FF / 256), rows) blocks of 256 threads. Elementwise: deterministic. expf is the
+// accurate libdevice exp (no fast-math), as PyTorch's silu uses.
+
+extern "C" __global__ void swiglu_rows(act_t* h, const act_t* gu, int FF) {
+  const int r = blockIdx.y;
+  const int i = blockIdx.x * blockDim.x + threadIdx.x;
+  if (i >= FF) return;
+  const float g = ld(gu[(size_t)r * 2 * FF + i]);
+  const float u = ld(gu[(size_t)r * 2 * FF + FF + i]);
+  h[(size_t)r * FF + i] = st(rnd(g / (1.0f + expf(-g))) * u);
+}
