@@ -19,11 +19,14 @@ import type { Checkpoint } from "../model/checkpoint.ts";
 import type { ModelConfig } from "../model/config.ts";
 import { ModelError } from "../model/errors.ts";
 import type {
+  DeviceSelect,
   GenerationSession,
   Model,
   ProofForwardOptions,
   ProofForwardResult,
+  SelectResult,
 } from "../model/model.ts";
+import type { CandidateRequest, RowCandidates } from "../model/sampling.ts";
 import { ropeInverseFrequencies, ropeTable } from "../model/rope.ts";
 import { type AttentionBlock, attentionBlocks, AttentionKernel } from "./attention.ts";
 import { type Dispatch, encodeDispatch, GpuContext } from "./context.ts";
@@ -42,6 +45,7 @@ import { MlpKernel } from "./mlp.ts";
 import { GpuProfiler } from "./profiler.ts";
 import { RmsNormKernel } from "./rmsnorm.ts";
 import { RopeKernel } from "./rope.ts";
+import { decodeCandidates, SampleKernel, sampleTopStride } from "./sample.ts";
 import { SketchKernel } from "./sketch.ts";
 import { allocMatrix, type GpuMatrix, type WeightDType, writeRows } from "./weights.ts";
 
@@ -86,6 +90,7 @@ interface Kernels {
   mlp: MlpKernel;
   logprob: LogprobKernel;
   sketch: SketchKernel;
+  sample: SampleKernel;
 }
 
 /** A matmul bound twice: tiled (any rows), and one thread per column for few rows. */
@@ -116,6 +121,69 @@ interface KvCache {
   hidden: GPUBuffer;
   rope: Dispatch[];
   attention: Dispatch[];
+}
+
+/** Called by a forward as it passes each host phase (for decode timing). */
+type PhaseMark = (phase: DecodePhase) => void;
+
+/** One bound candidates dispatch of a session (per M and vocab limit). */
+interface Sampler {
+  m: number;
+  /** [B, 2M + 3] u32 output. */
+  top: GPUBuffer;
+  dispatch: Dispatch;
+}
+
+/**
+ * A session's decode state, bound once for the session's life (B ≤ maxLogitsRows): the logits
+ * stay in a buffer of the session's own between calls, so that the next call can take log-probs
+ * from them and the sampler can come back for a full row.
+ */
+interface DecodeState {
+  batch: number;
+  /** G: ids gathered per row at most (the session's positions per row). */
+  gatherWidth: number;
+  /** Run uniform (B, 0) of the decode dispatches (the forward's own run varies per pass). */
+  run: GPUBuffer;
+  /** [B, V] latest logits. */
+  logits: GPUBuffer;
+  lmHead: Dispatch[];
+  /** [B] (token, NONE) targets and their (log p, unused) outputs. */
+  targets: GPUBuffer;
+  lpOut: GPUBuffer;
+  logprob: Dispatch;
+  /** [B, G] ids to gather, [B] counts, [B, G] gathered logits. */
+  seen: GPUBuffer;
+  seenCount: GPUBuffer;
+  gathered: GPUBuffer;
+  samplers: Map<string, Sampler>;
+  /** MAP_READ buffers: small readbacks, full logits. */
+  staging: GPUBuffer | null;
+  logitsStaging: GPUBuffer | null;
+  /** The cache's owned list: everything made here is freed with the cache. */
+  owned: GPUBuffer[];
+  /** Whether `logits` holds a prefill's or step's logits yet. */
+  hasLogits: boolean;
+}
+
+/** What one fused decode call computes and reads back. */
+interface DecodePlan {
+  /** Log-probs of the targets already written, under the logits before this call. */
+  logprob: boolean;
+  sampler: Sampler | null;
+  /** Per row, gathered logits to read back (0: none); null: no gather. */
+  gather: readonly number[] | null;
+  fullLogits: boolean;
+}
+
+/** The host side of one fused decode call. */
+interface DecodeReadback {
+  logprobs: Float32Array | null;
+  /** [B, 2M + 3] words of the sampler. */
+  top: Uint32Array | null;
+  /** Per row, its gathered logits. */
+  gathered: Float32Array[] | null;
+  logits: Float32Array | null;
 }
 
 interface Activations {
@@ -255,6 +323,7 @@ export class WebGpuModel implements Model {
   readonly #finalNorm: Dispatch;
   readonly #lmFromFin: Dispatch[];
   readonly #lmFromLast: MatmulOp;
+  readonly #lmHead: GpuMatrix;
   readonly #logprob: Dispatch;
   readonly #layerBuffers: { qkvBias: GPUBuffer; qNorm: GPUBuffer; kNorm: GPUBuffer }[];
   readonly #cosSin: { cos: GPUBuffer; sin: GPUBuffer; positions: number };
@@ -356,6 +425,7 @@ export class WebGpuModel implements Model {
     this.#finalNorm = k.norm.bind(a.run, a.x, w.finalNorm, a.fin, C, eps);
     this.#lmFromFin = k.matmul.bind({ run: a.run, x: a.fin, w: w.lmHead, y: a.logits });
     this.#lmFromLast = mm({ run: a.run, x: a.last, w: w.lmHead, y: a.logits });
+    this.#lmHead = w.lmHead;
     this.#logprob = k.logprob.bind(a.run, a.logits, a.targets, a.lpOut, config.vocabSize);
     // RoPE tables for every position the model may see, shared by all caches.
     const positions = config.maxPositionEmbeddings;
@@ -440,16 +510,18 @@ export class WebGpuModel implements Model {
           !/llvmpipe|swiftshader/i.test(ctx.description)
         ? MATMUL_TILES_LARGE
         : MATMUL_TILES_SMALL);
-    const [matmul, norm, rope, attention, embedding, mlp, logprob, sketch] = await Promise.all([
-      MatmulKernel.create(ctx, precision, tiles),
-      RmsNormKernel.create(ctx),
-      RopeKernel.create(ctx),
-      AttentionKernel.create(ctx, HS),
-      EmbeddingKernel.create(ctx, precision),
-      MlpKernel.create(ctx),
-      LogprobKernel.create(ctx),
-      SketchKernel.create(ctx),
-    ]);
+    const [matmul, norm, rope, attention, embedding, mlp, logprob, sketch, sample] = await Promise
+      .all([
+        MatmulKernel.create(ctx, precision, tiles),
+        RmsNormKernel.create(ctx),
+        RopeKernel.create(ctx),
+        AttentionKernel.create(ctx, HS),
+        EmbeddingKernel.create(ctx, precision),
+        MlpKernel.create(ctx),
+        LogprobKernel.create(ctx),
+        SketchKernel.create(ctx),
+        SampleKernel.create(ctx),
+      ]);
     const vector = async (name: string): Promise<GPUBuffer> => {
       const data = await ckpt.readF32(name);
       const buf = ctx.storage(data.byteLength, name);
@@ -521,7 +593,7 @@ export class WebGpuModel implements Model {
       owns,
       config,
       precision,
-      { matmul, norm, rope, attention, embedding, mlp, logprob, sketch },
+      { matmul, norm, rope, attention, embedding, mlp, logprob, sketch, sample },
       { embed, lmHead, finalNorm, layers },
       { rows, logitsRows, proofCapacity },
       options.profile === true,
@@ -639,6 +711,7 @@ export class WebGpuModel implements Model {
     kv: KvCache,
     rows: readonly RowSpec[],
     extra?: (enc: GPUCommandEncoder) => void,
+    mark?: PhaseMark,
   ): Promise<void> {
     const n = rows.length;
     for (const r of rows) {
@@ -659,6 +732,7 @@ export class WebGpuModel implements Model {
     this.context.write(this.#act.rowsMeta, 0, meta);
     this.context.write(this.#act.blocks, 0, blocks);
     this.#setRun(n, 0);
+    mark?.("write");
     const nBlocks = blocks.length / 4;
     const enc = this.context.device.createCommandEncoder();
     const rec = new PassRecorder(enc, this.#prof);
@@ -679,7 +753,9 @@ export class WebGpuModel implements Model {
     rec.run(this.#finalNorm, n, "rmsnorm");
     rec.end();
     extra?.(enc);
+    mark?.("encode");
     await this.#submit(enc);
+    mark?.("submit");
   }
 
   /**
@@ -757,6 +833,208 @@ export class WebGpuModel implements Model {
       this.#copyToLast(enc, copies, kv);
       after?.(enc);
     });
+  }
+
+  /** Binds a session's decode state; null when its B rows of logits exceed one binding. */
+  #decodeState(kv: KvCache, batch: number, gatherWidth: number): DecodeState | null {
+    if (batch > this.maxLogitsRows) return null;
+    const ctx = this.context;
+    const V = this.vocabSize;
+    const before = ctx.snapshot();
+    const run = ctx.uniform(new Uint32Array([batch, 0, 0, 0]), "decode-run");
+    const logits = ctx.storage(batch * V * 4, "decode-logits");
+    const args = { run, x: this.#act.last, w: this.#lmHead, y: logits };
+    const lmHead = batch <= MATMUL_ROWS_MAX
+      ? this.#k.matmul.bindRows(args)
+      : this.#k.matmul.bind(args);
+    const targets = ctx.storage(batch * 8, "decode-targets");
+    const lpOut = ctx.storage(batch * 8, "decode-logprobs");
+    const logprob = this.#k.logprob.bind(run, logits, targets, lpOut, V);
+    const seen = ctx.storage(batch * gatherWidth * 4, "decode-seen");
+    const seenCount = ctx.storage(batch * 4, "decode-seen-count");
+    const gathered = ctx.storage(batch * gatherWidth * 4, "decode-gathered");
+    kv.owned.push(...ctx.createdSince(before));
+    return {
+      batch,
+      gatherWidth,
+      run,
+      logits,
+      lmHead,
+      targets,
+      lpOut,
+      logprob,
+      seen,
+      seenCount,
+      gathered,
+      samplers: new Map(),
+      staging: null,
+      logitsStaging: null,
+      owned: kv.owned,
+      hasLogits: false,
+    };
+  }
+
+  /** The session's candidates dispatch for M and a vocab limit, bound on first use. */
+  #sampler(ds: DecodeState, m: number, limit: number): Sampler {
+    const key = `${m}:${limit}`;
+    let sampler = ds.samplers.get(key);
+    if (!sampler) {
+      const top = this.context.storage(ds.batch * sampleTopStride(m) * 4, "decode-top");
+      const { dispatch, params } = this.#k.sample.bind(
+        { logits: ds.logits, seen: ds.seen, seenCount: ds.seenCount, top, gathered: ds.gathered },
+        this.vocabSize,
+        m,
+        ds.gatherWidth,
+        limit,
+      );
+      ds.owned.push(top, params);
+      sampler = { m, top, dispatch };
+      ds.samplers.set(key, sampler);
+    }
+    return sampler;
+  }
+
+  /** A MAP_READ buffer of at least `bytes`, kept in the state (replaced only when too small). */
+  #staging(ds: DecodeState, which: "staging" | "logitsStaging", bytes: number): GPUBuffer {
+    const cur = ds[which];
+    if (cur && cur.size >= bytes) return cur;
+    if (cur) {
+      ds.owned.splice(ds.owned.indexOf(cur), 1);
+      this.context.release(cur);
+    }
+    const buf = this.context.buffer(
+      bytes,
+      GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+      `decode-${which}`,
+    );
+    ds.owned.push(buf);
+    ds[which] = buf;
+    return buf;
+  }
+
+  /**
+   * Encodes the decode tail of a call (log-probs of the fed tokens under the previous logits,
+   * lm_head into the session's logits, candidates) and the copies into staging buffers.
+   */
+  #encodeDecode(enc: GPUCommandEncoder, ds: DecodeState, plan: DecodePlan, lmHead: boolean) {
+    const B = ds.batch;
+    const rec = new PassRecorder(enc, this.#prof);
+    if (plan.logprob) rec.run(ds.logprob, B, "logprob");
+    if (lmHead) rec.run(ds.lmHead, B, "matmul_lm_head");
+    if (plan.sampler) rec.run(plan.sampler.dispatch, B, "sample");
+    rec.end();
+    const small = this.#smallBytes(ds, plan);
+    if (small > 0) {
+      const st = this.#staging(ds, "staging", small);
+      let at = 0;
+      if (plan.logprob) {
+        enc.copyBufferToBuffer(ds.lpOut, 0, st, at, B * 8);
+        at += B * 8;
+      }
+      if (plan.sampler) {
+        const bytes = B * sampleTopStride(plan.sampler.m) * 4;
+        enc.copyBufferToBuffer(plan.sampler.top, 0, st, at, bytes);
+        at += bytes;
+      }
+      plan.gather?.forEach((count, b) => {
+        if (count === 0) return;
+        enc.copyBufferToBuffer(ds.gathered, b * ds.gatherWidth * 4, st, at, count * 4);
+        at += count * 4;
+      });
+    }
+    if (plan.fullLogits) {
+      const bytes = B * this.vocabSize * 4;
+      enc.copyBufferToBuffer(ds.logits, 0, this.#staging(ds, "logitsStaging", bytes), 0, bytes);
+    }
+  }
+
+  #smallBytes(ds: DecodeState, plan: DecodePlan): number {
+    const B = ds.batch;
+    let bytes = plan.logprob ? B * 8 : 0;
+    if (plan.sampler) bytes += B * sampleTopStride(plan.sampler.m) * 4;
+    for (const c of plan.gather ?? []) bytes += c * 4;
+    return bytes;
+  }
+
+  /** Maps the staging buffers a submitted plan wrote and splits them into their parts. */
+  async #decodeRead(ds: DecodeState, plan: DecodePlan, mark?: PhaseMark): Promise<DecodeReadback> {
+    const small = this.#smallBytes(ds, plan);
+    const full = plan.fullLogits ? ds.batch * this.vocabSize * 4 : 0;
+    const maps: Promise<undefined>[] = [];
+    try {
+      if (small > 0) maps.push(ds.staging!.mapAsync(GPUMapMode.READ, 0, small));
+      if (full > 0) maps.push(ds.logitsStaging!.mapAsync(GPUMapMode.READ, 0, full));
+      await Promise.all(maps);
+    } catch (cause) {
+      this.context.checkAlive();
+      throw new GpuError("device_lost", `Cannot read back decode results: ${cause}`, { cause });
+    }
+    mark?.("wait");
+    const out: DecodeReadback = { logprobs: null, top: null, gathered: null, logits: null };
+    if (small > 0) {
+      const bytes = ds.staging!.getMappedRange(0, small).slice(0);
+      ds.staging!.unmap();
+      const B = ds.batch;
+      let at = 0;
+      if (plan.logprob) {
+        const lp = new Float32Array(bytes, 0, 2 * B);
+        out.logprobs = Float32Array.from({ length: B }, (_, b) => lp[2 * b]);
+        at += B * 8;
+      }
+      if (plan.sampler) {
+        const words = B * sampleTopStride(plan.sampler.m);
+        out.top = new Uint32Array(bytes, at, words);
+        at += words * 4;
+      }
+      if (plan.gather) {
+        out.gathered = plan.gather.map((count) => {
+          const g = new Float32Array(bytes, at, count);
+          at += count * 4;
+          return g;
+        });
+      }
+    }
+    if (full > 0) {
+      out.logits = new Float32Array(ds.logitsStaging!.getMappedRange(0, full).slice(0));
+      ds.logitsStaging!.unmap();
+    }
+    mark?.("read");
+    return out;
+  }
+
+  /** A session's prefill chunk or step with the decode tail fused: one submit, one readback. */
+  async #decodeRun(
+    kv: KvCache,
+    ds: DecodeState,
+    rows: readonly RowSpec[],
+    copies: readonly [number, number][],
+    after: ((enc: GPUCommandEncoder) => void) | undefined,
+    plan: DecodePlan | null,
+    mark?: PhaseMark,
+  ): Promise<DecodeReadback | null> {
+    this.#check();
+    await this.#forward(kv, rows, (enc) => {
+      this.#copyToLast(enc, copies, kv);
+      after?.(enc);
+      if (plan) this.#encodeDecode(enc, ds, plan, true);
+    }, mark);
+    if (!plan) return null;
+    ds.hasLogits = true;
+    return await this.#decodeRead(ds, plan, mark);
+  }
+
+  /** The decode tail without a forward (log-probs of the last tokens, full logits). */
+  async #decodeFinish(
+    ds: DecodeState,
+    plan: DecodePlan,
+    mark?: PhaseMark,
+  ): Promise<DecodeReadback> {
+    this.#check();
+    const enc = this.context.device.createCommandEncoder();
+    this.#encodeDecode(enc, ds, plan, false);
+    await this.#submit(enc);
+    mark?.("submit");
+    return await this.#decodeRead(ds, plan, mark);
   }
 
   /**
@@ -934,7 +1212,7 @@ export class WebGpuModel implements Model {
    * @returns The session.
    * @throws {RangeError} On a non-positive size.
    */
-  startGeneration(batch: number, maxLenTokens: number): GenerationSession {
+  startGeneration(batch: number, maxLenTokens: number): WebGpuGenerationSession {
     this.#check();
     for (const [name, v] of [["batch", batch], ["maxLenTokens", maxLenTokens]] as const) {
       if (!Number.isInteger(v) || v < 1) {
@@ -947,11 +1225,19 @@ export class WebGpuModel implements Model {
       );
     }
     const kv = this.#kvCache(batch * maxLenTokens, "session", maxLenTokens, batch);
+    const ds = this.#decodeState(kv, batch, maxLenTokens);
     const ops: SessionOps = {
       exclusive: (fn) => this.#exclusive(fn),
       run: (rows, copies, after) => this.#runSessionRows(kv, rows, copies, after),
       logits: (n) => this.#lastLogits(n),
       hidden: (n) => this.#lastHidden(kv, n),
+      decode: ds === null ? null : {
+        state: ds,
+        run: (rows, copies, after, plan, mark) =>
+          this.#decodeRun(kv, ds, rows, copies, after, plan, mark),
+        finish: (plan, mark) => this.#decodeFinish(ds, plan, mark),
+        sampler: (m, limit) => this.#sampler(ds, m, limit),
+      },
     };
     const session = new WebGpuGenerationSession(this, ops, kv, batch, maxLenTokens, () => {
       this.#releaseKv(kv);
@@ -977,6 +1263,22 @@ export class WebGpuModel implements Model {
   }
 }
 
+/** Host phases of a decode call, in order. */
+export type DecodePhase = "write" | "encode" | "submit" | "wait" | "read";
+
+/**
+ * Milliseconds a session spent in each host phase of its prefill/step calls since the last
+ * reset: write (row metadata and tokens to the device), encode (command recording), submit,
+ * wait (`mapAsync`: the GPU's work plus the runtime's polling), read (copying out and splitting
+ * the mapped bytes).
+ */
+export interface DecodePhaseTimes {
+  /** Calls measured. */
+  calls: number;
+  /** Milliseconds per phase, summed over the calls. */
+  ms: Record<DecodePhase, number>;
+}
+
 /** What a session may ask of its model (closures over the model's private state). */
 interface SessionOps {
   exclusive<T>(fn: () => Promise<T>): Promise<T>;
@@ -987,10 +1289,28 @@ interface SessionOps {
   ): Promise<void>;
   logits(n: number): Promise<Float32Array>;
   hidden(n: number): Promise<Float32Array>;
+  /** The fused decode path; null when B rows of logits exceed one binding. */
+  decode: {
+    state: DecodeState;
+    run(
+      rows: readonly RowSpec[],
+      copies: readonly [number, number][],
+      after: ((enc: GPUCommandEncoder) => void) | undefined,
+      plan: DecodePlan | null,
+      mark?: PhaseMark,
+    ): Promise<DecodeReadback | null>;
+    finish(plan: DecodePlan, mark?: PhaseMark): Promise<DecodeReadback>;
+    sampler(m: number, limit: number): Sampler;
+  } | null;
 }
 
-/** A KV-cached generation session (see {@link WebGpuModel.startGeneration}). */
-class WebGpuGenerationSession implements GenerationSession {
+/**
+ * A KV-cached generation session (see {@link WebGpuModel.startGeneration}). Where its B rows of
+ * logits fit one binding, every prefill and step is one command buffer (forward, lm_head into a
+ * logits buffer of the session's own, and with {@link DeviceSelect} the log-probs of the fed
+ * tokens and each row's candidates) and one readback.
+ */
+export class WebGpuGenerationSession implements GenerationSession {
   readonly #model: WebGpuModel;
   readonly #ops: SessionOps;
   readonly #kv: KvCache;
@@ -999,7 +1319,25 @@ class WebGpuGenerationSession implements GenerationSession {
   readonly #onDispose: () => void;
   #lens: number[] | null = null;
   #disposed = false;
+  /** Per row, its distinct ids in first-seen order (prompt and fed tokens), and how many are on the device. */
+  #seen: { list: number[]; set: Set<number>; synced: number }[];
+  #phases: DecodePhaseTimes = {
+    calls: 0,
+    ms: { write: 0, encode: 0, submit: 0, wait: 0, read: 0 },
+  };
+  /** Device-side selection; absent when the fused decode path is unavailable. */
+  readonly select?: DeviceSelect;
 
+  /**
+   * Made by {@link WebGpuModel.startGeneration}.
+   *
+   * @param model The model.
+   * @param ops Closures over the model's state.
+   * @param kv The session's cache.
+   * @param batch B.
+   * @param maxLen Positions per row.
+   * @param onDispose Frees the cache.
+   */
   constructor(
     model: WebGpuModel,
     ops: SessionOps,
@@ -1014,6 +1352,41 @@ class WebGpuGenerationSession implements GenerationSession {
     this.#batch = batch;
     this.#maxLen = maxLen;
     this.#onDispose = onDispose;
+    this.#seen = Array.from({ length: batch }, () => ({ list: [], set: new Set(), synced: 0 }));
+    if (ops.decode) {
+      this.select = {
+        prefill: (prompts, request) =>
+          this.#ops.exclusive(() => this.#selectPrefill(prompts, request)),
+        step: (tokens, request) => this.#ops.exclusive(() => this.#selectStep(tokens, request)),
+        logits: () => this.#ops.exclusive(() => this.#latestLogits()),
+        logprobs: (tokens) => this.#ops.exclusive(() => this.#lastLogprobs(tokens)),
+      };
+    }
+  }
+
+  /**
+   * Host time per phase of the calls so far (see {@link DecodePhaseTimes}).
+   *
+   * @returns A copy of the totals.
+   */
+  phaseTimes(): DecodePhaseTimes {
+    return { calls: this.#phases.calls, ms: { ...this.#phases.ms } };
+  }
+
+  /** Clears the phase totals. */
+  resetPhaseTimes(): void {
+    this.#phases = { calls: 0, ms: { write: 0, encode: 0, submit: 0, wait: 0, read: 0 } };
+  }
+
+  /** A mark function timing one call's phases into the totals. */
+  #timer(): PhaseMark {
+    let last = performance.now();
+    this.#phases.calls++;
+    return (phase) => {
+      const t = performance.now();
+      this.#phases.ms[phase] += t - last;
+      last = t;
+    };
   }
 
   #check(): void {
@@ -1034,6 +1407,14 @@ class WebGpuGenerationSession implements GenerationSession {
     });
   }
 
+  #see(b: number, id: number): void {
+    const s = this.#seen[b];
+    if (!s.set.has(id)) {
+      s.set.add(id);
+      s.list.push(id);
+    }
+  }
+
   /**
    * Runs the prompts; rows with identical prompts are computed once and their KV copied.
    *
@@ -1041,10 +1422,17 @@ class WebGpuGenerationSession implements GenerationSession {
    * @returns Logits [B*V] at each row's last prompt position.
    */
   prefill(prompts: readonly (readonly number[])[]): Promise<Float32Array> {
-    return this.#ops.exclusive(() => this.#prefill(prompts));
+    return this.#ops.exclusive(async () => {
+      const read = await this.#prefill(prompts, () => ({ ...NO_PLAN, fullLogits: true }));
+      return read ? read.logits! : await this.#ops.logits(this.#batch);
+    });
   }
 
-  async #prefill(prompts: readonly (readonly number[])[]): Promise<Float32Array> {
+  /** `makePlan` runs once the rows' seen ids are known (it sizes the gathers). */
+  async #prefill(
+    prompts: readonly (readonly number[])[],
+    makePlan: () => DecodePlan,
+  ): Promise<DecodeReadback | null> {
     this.#check();
     const B = this.#batch;
     if (this.#lens !== null) {
@@ -1085,7 +1473,11 @@ class WebGpuGenerationSession implements GenerationSession {
       );
       lastRowOf.set(b, rows.length - 1);
     }
+    prompts.forEach((p, b) => p.forEach((id) => this.#see(b, id)));
     const R = this.#model.maxRowsPerPass;
+    const decode = this.#ops.decode;
+    const plan = decode ? makePlan() : NO_PLAN;
+    let read: DecodeReadback | null = null;
     for (let r0 = 0; r0 < rows.length; r0 += R) {
       const chunk = rows.slice(r0, r0 + R);
       const copies: [number, number][] = [];
@@ -1094,14 +1486,19 @@ class WebGpuGenerationSession implements GenerationSession {
         if (last >= r0 && last < r0 + chunk.length) copies.push([last - r0, b]);
       }
       const final = r0 + R >= rows.length;
-      await this.#ops.run(
-        chunk,
-        copies,
-        final ? (enc) => this.#shareKv(enc, prompts, source) : undefined,
-      );
+      const after = final
+        ? (enc: GPUCommandEncoder) => this.#shareKv(enc, prompts, source)
+        : undefined;
+      if (decode) {
+        if (final) this.#syncSeen(plan);
+        const mark = final ? this.#timer() : undefined;
+        read = await decode.run(chunk, copies, after, final ? plan : null, mark);
+      } else {
+        await this.#ops.run(chunk, copies, after);
+      }
     }
     this.#lens = prompts.map((p) => p.length);
-    return this.#ops.logits(B);
+    return read;
   }
 
   #shareKv(
@@ -1131,10 +1528,17 @@ class WebGpuGenerationSession implements GenerationSession {
    * @returns Logits [B*V] at the new positions.
    */
   step(tokens: readonly number[]): Promise<Float32Array> {
-    return this.#ops.exclusive(() => this.#step(tokens));
+    return this.#ops.exclusive(async () => {
+      const read = await this.#step(tokens, () => ({ ...NO_PLAN, fullLogits: true }));
+      return read ? read.logits! : await this.#ops.logits(this.#batch);
+    });
   }
 
-  async #step(tokens: readonly number[]): Promise<Float32Array> {
+  /** `makePlan` runs once the tokens are seen (it sizes the gathers). */
+  async #step(
+    tokens: readonly number[],
+    makePlan: () => DecodePlan,
+  ): Promise<DecodeReadback | null> {
     this.#check();
     const B = this.#batch;
     if (this.#lens === null) throw new ModelError("state", "Cannot step before prefill");
@@ -1153,9 +1557,115 @@ class WebGpuGenerationSession implements GenerationSession {
       const base = b * this.#maxLen;
       return { token, pos: lens[b], kvRow: base + lens[b], kvBase: base };
     });
-    await this.#ops.run(rows, rows.map((_, b) => [b, b]));
+    const copies = rows.map((_, b): [number, number] => [b, b]);
+    const decode = this.#ops.decode;
+    let read: DecodeReadback | null = null;
+    tokens.forEach((id, b) => this.#see(b, id));
+    if (decode) {
+      const mark = this.#timer();
+      const plan = makePlan();
+      if (plan.logprob) this.#writeTargets(tokens);
+      this.#syncSeen(plan);
+      read = await decode.run(rows, copies, undefined, plan, mark);
+    } else {
+      await this.#ops.run(rows, copies);
+    }
     for (let b = 0; b < B; b++) lens[b]++;
-    return this.#ops.logits(B);
+    return read;
+  }
+
+  #writeTargets(tokens: readonly number[]): void {
+    const t = new Uint32Array(2 * this.#batch);
+    tokens.forEach((id, b) => t.set([id, LOGPROB_NONE], 2 * b));
+    this.#model.context.write(this.#ops.decode!.state.targets, 0, t);
+  }
+
+  /** Writes ids not yet on the device into the gather lists (only when the plan gathers). */
+  #syncSeen(plan: DecodePlan): void {
+    if (!plan.gather) return;
+    const ds = this.#ops.decode!.state;
+    const ctx = this.#model.context;
+    let changed = false;
+    this.#seen.forEach((s, b) => {
+      if (s.synced === s.list.length) return;
+      const ids = Uint32Array.from(s.list.slice(s.synced));
+      ctx.write(ds.seen, (b * ds.gatherWidth + s.synced) * 4, ids);
+      s.synced = s.list.length;
+      changed = true;
+    });
+    if (changed) {
+      ctx.write(ds.seenCount, 0, Uint32Array.from(this.#seen, (s) => s.list.length));
+    }
+  }
+
+  #plan(request: CandidateRequest, logprob: boolean): DecodePlan {
+    const decode = this.#ops.decode!;
+    const V = this.#model.vocabSize;
+    const m = request.topM;
+    if (!Number.isInteger(m) || m < 1 || m >= V) {
+      throw new RangeError(`Invalid topM: got ${m}, expected an integer in [1, ${V})`);
+    }
+    const limit = request.vocabLimit ?? V;
+    return {
+      logprob,
+      sampler: decode.sampler(m, Math.min(limit, V)),
+      // The gather lists are read after this call's tokens are seen (sizes known now).
+      gather: request.gatherSeen ? this.#seen.map((s) => s.list.length) : null,
+      fullLogits: false,
+    };
+  }
+
+  #candidates(read: DecodeReadback, plan: DecodePlan): RowCandidates[] {
+    const m = plan.sampler!.m;
+    const stride = sampleTopStride(m);
+    return this.#seen.map((s, b) =>
+      decodeCandidates(
+        read.top!.subarray(b * stride, (b + 1) * stride),
+        m,
+        plan.gather ? s.list.slice() : [],
+        read.gathered?.[b] ?? new Float32Array(0),
+      )
+    );
+  }
+
+  async #selectPrefill(
+    prompts: readonly (readonly number[])[],
+    request: CandidateRequest,
+  ): Promise<SelectResult> {
+    this.#check();
+    let plan = NO_PLAN;
+    const read = (await this.#prefill(prompts, () => (plan = this.#plan(request, false))))!;
+    return { candidates: this.#candidates(read, plan), logprobs: null };
+  }
+
+  async #selectStep(tokens: readonly number[], request: CandidateRequest): Promise<SelectResult> {
+    this.#check();
+    let plan = NO_PLAN;
+    const hasLogits = this.#ops.decode!.state.hasLogits;
+    const read = (await this.#step(tokens, () => (plan = this.#plan(request, hasLogits))))!;
+    return { candidates: this.#candidates(read, plan), logprobs: read.logprobs };
+  }
+
+  async #latestLogits(): Promise<Float32Array> {
+    this.#check();
+    const decode = this.#ops.decode!;
+    if (!decode.state.hasLogits) throw new ModelError("state", "No logits before prefill");
+    return (await decode.finish({ ...NO_PLAN, fullLogits: true })).logits!;
+  }
+
+  async #lastLogprobs(tokens: readonly number[]): Promise<Float32Array> {
+    this.#check();
+    const decode = this.#ops.decode!;
+    if (!decode.state.hasLogits) throw new ModelError("state", "No logits before prefill");
+    if (tokens.length !== this.#batch) {
+      throw new ModelError(
+        "bad_input",
+        `Expected ${this.#batch} tokens (one per row), got ${tokens.length}`,
+      );
+    }
+    this.#checkTokens(tokens, "row");
+    this.#writeTargets(tokens);
+    return (await decode.finish({ ...NO_PLAN, logprob: true })).logprobs!;
   }
 
   /**
@@ -1176,3 +1686,5 @@ class WebGpuGenerationSession implements GenerationSession {
     this.#onDispose();
   }
 }
+
+const NO_PLAN: DecodePlan = { logprob: false, sampler: null, gather: null, fullLogits: false };

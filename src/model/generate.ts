@@ -7,11 +7,14 @@
  * @module
  */
 
-import type { Model } from "./model.ts";
+import type { DeviceSelect, GenerationSession, Model } from "./model.ts";
 import {
+  type CandidateRequest,
+  candidateRequest,
   checkSamplingParams,
   type GenerationParams,
   PROTOCOL_GENERATION_DEFAULTS,
+  sampleFromCandidates,
   sampleToken,
   type UniformSource,
 } from "./sampling.ts";
@@ -35,10 +38,20 @@ export interface GenerationOutput {
   /** Why the row ended. */
   finishReason: "eos" | "stop" | "length";
   /**
-   * Log-probability of each completion token under the raw model (float64 log-softmax of the
-   * float32 logits, no penalty or temperature): what the proof forward reports for it.
+   * Log-probability of each completion token under the raw model (no penalty or temperature):
+   * what the proof forward reports for it. Where the session decodes on the device
+   * ({@link DeviceSelect}) these are the backend's own log-softmax, bit-equal to its proof
+   * forward's; otherwise a float64 log-softmax of the float32 logits row.
    */
   completionLogprobs: Float32Array;
+}
+
+/** One generated row while it runs. */
+interface RowState {
+  tokens: number[];
+  promptLength: number;
+  logprobs: number[];
+  finish: GenerationOutput["finishReason"] | null;
 }
 
 function logSoftmaxAt(logits: Float32Array, id: number): number {
@@ -55,6 +68,11 @@ function logSoftmaxAt(logits: Float32Array, id: number): number {
  * Sampling draws come from `rng` in a fixed order (each step, active rows in index order, one
  * draw per sampled token), so a run is reproducible from the seed, prompts and parameters.
  * Finished rows are fed the pad id until every row is done; their outputs are unaffected.
+ *
+ * Where the session offers {@link DeviceSelect} and the parameters have a top-k (or are greedy),
+ * logits stay on the device: each step reads back per row the top candidates, a bound on the
+ * rest and the previous ids' logits, from which `sampleFromCandidates` picks the very token
+ * `sampleToken` would pick from the full row; a row they cannot decide reads the full logits.
  *
  * @param model Any backend.
  * @param prompts One non-empty prompt per row.
@@ -104,30 +122,22 @@ export async function generate(
   // Each row needs its prompt plus maxNewTokens − 1 fed-back tokens; the last sampled token is
   // never fed to the model.
   const session = model.startGeneration(B, longest + params.maxNewTokens - 1);
-  const rows = prompts.map((p) => ({
+  const rows: RowState[] = prompts.map((p) => ({
     tokens: [...p],
     promptLength: p.length,
-    logprobs: [] as number[],
-    finish: null as GenerationOutput["finishReason"] | null,
+    logprobs: [],
+    finish: null,
   }));
+  const request = session.select ? candidateRequest(params, V) : null;
   try {
-    let logits = await session.prefill(prompts);
-    for (let step = 0;; step++) {
-      const next = new Array<number>(B).fill(padId);
-      for (let b = 0; b < B; b++) {
-        const row = rows[b];
-        if (row.finish !== null) continue;
-        const rowLogits = logits.subarray(b * V, (b + 1) * V);
-        const id = sampleToken(rowLogits, row.tokens, params, rng);
-        row.tokens.push(id);
-        row.logprobs.push(logSoftmaxAt(rowLogits, id));
-        next[b] = id;
-        if (eos.has(id)) row.finish = "eos";
-        else if (stop.has(id)) row.finish = "stop";
-        else if (step + 1 >= params.maxNewTokens) row.finish = "length";
-      }
-      if (rows.every((r) => r.finish !== null)) break;
-      logits = await session.step(next);
+    if (session.select && request) {
+      await decodeOnDevice(session.select, request, rows, prompts, params, rng, {
+        eos,
+        stop,
+        padId,
+      });
+    } else {
+      await decodeFullRows(session, rows, prompts, params, rng, { eos, stop, padId, V });
     }
   } finally {
     session.dispose();
@@ -139,6 +149,94 @@ export async function generate(
     finishReason: r.finish as GenerationOutput["finishReason"],
     completionLogprobs: Float32Array.from(r.logprobs),
   }));
+}
+
+/** Records token `id` for a row and whether it ends the row. */
+function append(
+  row: RowState,
+  id: number,
+  step: number,
+  params: GenerationParams,
+  ends: { eos: ReadonlySet<number>; stop: ReadonlySet<number> },
+): void {
+  row.tokens.push(id);
+  if (ends.eos.has(id)) row.finish = "eos";
+  else if (ends.stop.has(id)) row.finish = "stop";
+  else if (step + 1 >= params.maxNewTokens) row.finish = "length";
+}
+
+/** The portable loop: full logits rows back every step, float64 log-softmax. */
+async function decodeFullRows(
+  session: GenerationSession,
+  rows: RowState[],
+  prompts: readonly (readonly number[])[],
+  params: GenerationParams,
+  rng: UniformSource,
+  o: { eos: ReadonlySet<number>; stop: ReadonlySet<number>; padId: number; V: number },
+): Promise<void> {
+  const B = rows.length;
+  let logits = await session.prefill(prompts);
+  for (let step = 0;; step++) {
+    const next = new Array<number>(B).fill(o.padId);
+    for (let b = 0; b < B; b++) {
+      const row = rows[b];
+      if (row.finish !== null) continue;
+      const rowLogits = logits.subarray(b * o.V, (b + 1) * o.V);
+      const id = sampleToken(rowLogits, row.tokens, params, rng);
+      row.logprobs.push(logSoftmaxAt(rowLogits, id));
+      append(row, id, step, params, o);
+      next[b] = id;
+    }
+    if (rows.every((r) => r.finish !== null)) break;
+    logits = await session.step(next);
+  }
+}
+
+/**
+ * The device loop: candidates back every step; a token's log-prob arrives with the next step
+ * (taken from the logits it was sampled from), the last ones from one final call.
+ */
+async function decodeOnDevice(
+  select: DeviceSelect,
+  request: CandidateRequest,
+  rows: RowState[],
+  prompts: readonly (readonly number[])[],
+  params: GenerationParams,
+  rng: UniformSource,
+  o: { eos: ReadonlySet<number>; stop: ReadonlySet<number>; padId: number },
+): Promise<void> {
+  const B = rows.length;
+  let { candidates } = await select.prefill(prompts, request);
+  for (let step = 0;; step++) {
+    const next = new Array<number>(B).fill(o.padId);
+    let full: Float32Array | null = null;
+    for (let b = 0; b < B; b++) {
+      const row = rows[b];
+      if (row.finish !== null) continue;
+      let id = sampleFromCandidates(candidates[b], row.tokens, params, rng);
+      if (id === null) {
+        full ??= await select.logits();
+        const V = full.length / B;
+        id = sampleToken(full.subarray(b * V, (b + 1) * V), row.tokens, params, rng);
+      }
+      append(row, id, step, params, o);
+      next[b] = id;
+    }
+    const active = rows.map((r) => r.finish === null);
+    const logprobs = active.some(Boolean)
+      ? await select.step(next, request).then((r) => {
+        candidates = r.candidates;
+        return r.logprobs!;
+      })
+      : await select.logprobs(next);
+    // Rows that sampled this step: their token's log-prob under the logits it came from.
+    rows.forEach((row, b) => {
+      if (row.tokens.length - row.promptLength > row.logprobs.length) {
+        row.logprobs.push(logprobs[b]);
+      }
+    });
+    if (!active.some(Boolean)) break;
+  }
 }
 
 /** Rollouts per GRPO group in the reference (`ROLLOUTS_PER_PROBLEM`). */

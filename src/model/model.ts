@@ -8,6 +8,7 @@
  */
 
 import type { ModelConfig } from "./config.ts";
+import type { CandidateRequest, RowCandidates } from "./sampling.ts";
 
 /** Options of {@link Model.proofForward}. */
 export interface ProofForwardOptions {
@@ -45,8 +46,42 @@ export interface GenerationSession {
    * generated position with the proof forward's.
    */
   lastHidden?(): Promise<Float32Array>;
+  /**
+   * Optional: decoding that keeps the logits on the device and reads back only what the sampler
+   * needs (see {@link DeviceSelect}); absent where the backend returns full rows only.
+   */
+  readonly select?: DeviceSelect;
   /** Frees the cache. */
   dispose(): void;
+}
+
+/** What one {@link DeviceSelect} call reads back. */
+export interface SelectResult {
+  /** Per row, the candidates of the new logits (`sampleFromCandidates` decides from them). */
+  candidates: RowCandidates[];
+  /**
+   * Per row, log p(token fed by this call | ..) under the logits before it, computed as the proof
+   * forward computes next-token log-probs (same kernel, same bits); null after a prefill.
+   */
+  logprobs: Float32Array | null;
+}
+
+/**
+ * Prefill and step with the logits kept on the device (one submit and one small readback per
+ * step). Same KV cache and positions as the session's `prefill`/`step`; use one or the other.
+ */
+export interface DeviceSelect {
+  /** As `prefill`, returning each row's candidates instead of its logits. */
+  prefill(
+    prompts: readonly (readonly number[])[],
+    request: CandidateRequest,
+  ): Promise<SelectResult>;
+  /** As `step`, returning the new logits' candidates and the fed tokens' log-probs. */
+  step(tokens: readonly number[], request: CandidateRequest): Promise<SelectResult>;
+  /** The latest logits [B*V] (for rows the candidates cannot decide). */
+  logits(): Promise<Float32Array>;
+  /** log p(tokens[b] | ..) under the latest logits (the last tokens' log-probs, never fed). */
+  logprobs(tokens: readonly number[]): Promise<Float32Array>;
 }
 
 /** A loaded causal LM. */
@@ -58,7 +93,7 @@ export interface Model {
   /** V. */
   readonly vocabSize: number;
   /** Which implementation runs it. */
-  readonly backend: "webgpu" | "cpu";
+  readonly backend: "webgpu" | "cpu" | "cuda";
   /**
    * The proof forward of each sequence (independent of the others: batch-invariant).
    * Full logits are never materialised beyond the rows needed at a time.

@@ -185,6 +185,54 @@ function argmax(scores: Float32Array): number {
 }
 
 /**
+ * Applies top-k and top-p to processed scores (after penalty and temperature) of some ids, the
+ * one rule both {@link filteredCandidates} (a full row) and {@link sampleFromCandidates} (a few
+ * candidates) run, so that the two agree bit for bit.
+ *
+ * @param ids Ids, ascending.
+ * @param scores Their processed float32 scores.
+ * @param p Sampling parameters.
+ * @param outsideBound Every id not listed scores at most this; -Infinity when the list is the
+ *   whole row.
+ * @returns The kept ids ascending and their scores, or null when ids outside the list could
+ *   change the outcome.
+ */
+function filterScores(
+  ids: readonly number[],
+  scores: Float32Array,
+  p: SamplingParams,
+  outsideBound: number,
+): { ids: number[]; scores: number[] } | null {
+  const complete = outsideBound === -Infinity;
+  let kept: number[] = [];
+  for (let i = 0; i < ids.length; i++) if (scores[i] > -Infinity) kept.push(i);
+  if (p.topK > 0 && (p.topK < kept.length || !complete)) {
+    if (kept.length < p.topK) return null;
+    const kth = kept.map((i) => scores[i]).sort((a, b) => b - a)[p.topK - 1];
+    // Ids outside score <= outsideBound; below the k-th they are cut whatever they are.
+    if (!complete && !(kth > outsideBound)) return null;
+    kept = kept.filter((i) => scores[i] >= kth);
+  } else if (!complete) {
+    return null; // top-p or plain sampling over the whole row needs every score
+  }
+  if (p.topP < 1 && kept.length > 1) {
+    const asc = [...kept].sort((a, b) => scores[a] - scores[b] || ids[b] - ids[a]);
+    const max = scores[asc[asc.length - 1]];
+    let z = 0;
+    for (const i of asc) z += Math.exp(scores[i] - max);
+    const removed = new Set<number>();
+    let cum = 0;
+    for (let r = 0; r < asc.length - 1; r++) {
+      cum += Math.exp(scores[asc[r]] - max) / z;
+      if (cum <= 1 - p.topP) removed.add(asc[r]);
+      else break; // cumulative mass only grows
+    }
+    kept = kept.filter((i) => !removed.has(i));
+  }
+  return { ids: kept.map((i) => ids[i]), scores: kept.map((i) => scores[i]) };
+}
+
+/**
  * The ids that survive temperature, top-k and top-p, with their float32 scores, before the
  * softmax. Exposed so tests can check the filter against HF's rules.
  *
@@ -218,27 +266,25 @@ export function filteredCandidates(
   if (p.temperature !== 1) {
     for (let i = 0; i < scores.length; i++) scores[i] = scores[i] / p.temperature;
   }
-  let ids: number[] = [];
-  for (let i = 0; i < scores.length; i++) if (scores[i] > -Infinity) ids.push(i);
-  if (p.topK > 0 && p.topK < ids.length) {
-    const kth = ids.map((i) => scores[i]).sort((a, b) => b - a)[p.topK - 1];
-    ids = ids.filter((i) => scores[i] >= kth);
+  const ids = Array.from({ length: scores.length }, (_, i) => i);
+  return filterScores(ids, scores, p, -Infinity)!;
+}
+
+/** Inverse CDF in ascending id order over the kept ids: one uniform draw decides. */
+function draw(ids: readonly number[], scores: readonly number[], rng: UniformSource): number {
+  if (ids.length === 0) throw new RangeError("Invalid logits: every score is -Infinity or NaN");
+  let max = -Infinity;
+  for (const s of scores) if (s > max) max = s;
+  const weights = scores.map((s) => Math.exp(s - max));
+  let z = 0;
+  for (const w of weights) z += w;
+  const u = rng.random() * z;
+  let cum = 0;
+  for (let i = 0; i < ids.length; i++) {
+    cum += weights[i];
+    if (u < cum) return ids[i];
   }
-  if (p.topP < 1 && ids.length > 1) {
-    const asc = [...ids].sort((a, b) => scores[a] - scores[b] || b - a);
-    const max = scores[asc[asc.length - 1]];
-    let z = 0;
-    for (const i of asc) z += Math.exp(scores[i] - max);
-    const removed = new Set<number>();
-    let cum = 0;
-    for (let r = 0; r < asc.length - 1; r++) {
-      cum += Math.exp(scores[asc[r]] - max) / z;
-      if (cum <= 1 - p.topP) removed.add(asc[r]);
-      else break; // cumulative mass only grows
-    }
-    ids = ids.filter((i) => !removed.has(i));
-  }
-  return { ids, scores: ids.map((i) => scores[i]) };
+  return ids[ids.length - 1]; // u·z rounded up to z
 }
 
 /**
@@ -274,18 +320,157 @@ export function sampleToken(
     return argmax(scores);
   }
   const { ids, scores } = filteredCandidates(logits, previous, params);
-  if (ids.length === 0) throw new RangeError("Invalid logits: every score is -Infinity or NaN");
-  let max = -Infinity;
-  for (const s of scores) if (s > max) max = s;
-  const weights = scores.map((s) => Math.exp(s - max));
-  let z = 0;
-  for (const w of weights) z += w;
-  // Inverse CDF in ascending id order: one uniform draw decides.
-  const u = rng.random() * z;
-  let cum = 0;
-  for (let i = 0; i < ids.length; i++) {
-    cum += weights[i];
-    if (u < cum) return ids[i];
+  return draw(ids, scores, rng);
+}
+
+/**
+ * What a backend returns for one logits row instead of the row: the M largest logits, a bound
+ * on all the others and the logits of the row's previous ids. Enough for
+ * {@link sampleFromCandidates} to choose the token {@link sampleToken} would choose from the full
+ * row, or to say that it cannot.
+ */
+export interface RowCandidates {
+  /** Ids of the M largest logits (ids ≥ the vocab limit and NaN ranked last), in any order. */
+  ids: Uint32Array;
+  /** Their raw logits (-Infinity for an excluded or NaN id). */
+  logits: Float32Array;
+  /**
+   * The (M+1)-th largest logit: no id outside `ids` has a larger one, and an id outside with
+   * exactly this logit has a higher id than every id in `ids` with it. -Infinity when only
+   * excluded ids are left.
+   */
+  rho: number;
+  /** Whether the row holds a NaN logit (the full row is then needed: NaN breaks argmax's order). */
+  hasNaN: boolean;
+  /** Ids whose raw logits were gathered (the row's distinct previous ids); empty unless asked. */
+  seenIds: readonly number[];
+  /** Their raw logits, aligned with `seenIds`. */
+  seenLogits: Float32Array;
+}
+
+/** What {@link sampleFromCandidates} needs from a backend for given sampling parameters. */
+export interface CandidateRequest {
+  /** M: how many of the largest logits per row. */
+  topM: number;
+  /** Ids at or above this rank last (the parameters' vocabLimit); undefined: none. */
+  vocabLimit?: number;
+  /** Whether to gather the logits of each row's previous ids (repetition penalty ≠ 1). */
+  gatherSeen: boolean;
+}
+
+/** Candidates beyond top-k kept so that float32 ties after the temperature rarely undecide a row. */
+const CANDIDATE_SLACK = 16;
+/** M for greedy decoding. */
+const GREEDY_CANDIDATES = 8;
+
+/**
+ * The candidates request for these parameters, or null when only full rows can decide (sampling
+ * without top-k: top-p or the plain softmax needs every score).
+ *
+ * @param params Sampling parameters.
+ * @param vocabSize V.
+ * @returns The request, or null.
+ *
+ * @example
+ * ```ts
+ * import { candidateRequest } from "./sampling.ts";
+ * const r = candidateRequest({ temperature: 0.7, topP: 0.9, topK: 50, repetitionPenalty: 1 }, 1000);
+ * if (r === null || r.topM < 50 || r.gatherSeen) throw new Error();
+ * if (candidateRequest({ temperature: 1, topP: 0.9, topK: 0, repetitionPenalty: 1 }, 1000) !== null) throw new Error();
+ * ```
+ */
+export function candidateRequest(
+  params: SamplingParams,
+  vocabSize: number,
+): CandidateRequest | null {
+  checkSamplingParams(params);
+  if (!params.greedy && params.topK === 0) return null;
+  const want = params.greedy ? GREEDY_CANDIDATES : params.topK + CANDIDATE_SLACK;
+  const topM = Math.min(want, vocabSize - 1);
+  if (topM < 1) return null;
+  return { topM, vocabLimit: params.vocabLimit, gatherSeen: params.repetitionPenalty !== 1 };
+}
+
+/**
+ * Chooses the next token from a row's candidates exactly as {@link sampleToken} would from the
+ * full row (same filters, same float32 scores, same draw), or returns null, without drawing,
+ * when the candidates cannot prove the outcome (then pass the full row to `sampleToken`).
+ *
+ * Why it is exact: ids outside the candidates are not previous ids, so they keep their raw
+ * logit ≤ rho and, after the temperature, score ≤ fround(rho / T). Greedy: a best candidate
+ * above that bound (or equal to it, when an unpenalized candidate with a lower id holds it) is
+ * the full row's argmax. Top-k: when the k-th best candidate scores above the bound, the full
+ * row's k-th score is the same, and top-p and the draw only look at the ids top-k keeps.
+ *
+ * @param c The row's candidates (with `seenIds` when the repetition penalty is on).
+ * @param previous Ids seen so far in this row, as for `sampleToken`.
+ * @param params Sampling parameters.
+ * @param rng Uniform source; one draw when a token is returned and not greedy, none otherwise.
+ * @returns The chosen id, or null.
+ * @throws {RangeError} For invalid parameters, or a previous id the candidates lack.
+ *
+ * @example The best of three candidates, the rest of the row below rho
+ * ```ts
+ * import { sampleFromCandidates } from "./sampling.ts";
+ * import { SeededRandom } from "./seeded_random.ts";
+ * const id = sampleFromCandidates({
+ *   ids: new Uint32Array([7, 3, 9]), logits: new Float32Array([2, 5, 1]), rho: 0.5,
+ *   hasNaN: false, seenIds: [], seenLogits: new Float32Array(0),
+ * }, [], { temperature: 1, topP: 1, topK: 0, repetitionPenalty: 1, greedy: true }, new SeededRandom(0));
+ * if (id !== 3) throw new Error();
+ * ```
+ */
+export function sampleFromCandidates(
+  c: RowCandidates,
+  previous: readonly number[],
+  params: SamplingParams,
+  rng: UniformSource,
+): number | null {
+  checkSamplingParams(params);
+  if (c.hasNaN || Number.isNaN(c.rho)) return null;
+  const penalty = params.repetitionPenalty;
+  const raw = new Map<number, number>();
+  for (let i = 0; i < c.ids.length; i++) raw.set(c.ids[i], c.logits[i]);
+  const seen = penalty === 1 ? null : new Set(previous);
+  if (seen) {
+    c.seenIds.forEach((id, j) => raw.set(id, c.seenLogits[j]));
+    for (const id of seen) {
+      if (!raw.has(id)) {
+        throw new RangeError(
+          `Invalid candidates: previous id ${id} has no gathered logit; request gatherSeen`,
+        );
+      }
+    }
   }
-  return ids[ids.length - 1]; // u·z rounded up to z
+  const ids = [...raw.keys()].sort((a, b) => a - b);
+  const scores = new Float32Array(ids.length);
+  const limit = params.vocabLimit;
+  ids.forEach((id, i) => {
+    scores[i] = limit !== undefined && id >= limit ? -Infinity : raw.get(id)!;
+  });
+  if (scores.some(Number.isNaN)) return null;
+  if (seen) {
+    ids.forEach((id, i) => {
+      if (seen.has(id)) scores[i] = scores[i] < 0 ? scores[i] * penalty : scores[i] / penalty;
+    });
+  }
+  if (params.greedy) {
+    let best = 0;
+    for (let i = 1; i < scores.length; i++) if (scores[i] > scores[best]) best = i;
+    if (scores[best] > c.rho) return ids[best];
+    // Outside ids holding rho rank after every candidate holding it unpenalized.
+    const heldUnpenalized = ids.some((id, i) =>
+      c.logits.length > 0 && scores[i] === c.rho && raw.get(id) === c.rho &&
+      (seen === null || !seen.has(id)) && c.ids.includes(id)
+    );
+    return scores[best] === c.rho && heldUnpenalized && c.rho > -Infinity ? ids[best] : null;
+  }
+  let bound = c.rho;
+  if (params.temperature !== 1) {
+    for (let i = 0; i < scores.length; i++) scores[i] = scores[i] / params.temperature;
+    bound = Math.fround(bound / params.temperature);
+  }
+  const kept = filterScores(ids, scores, params, bound);
+  if (kept === null) return null;
+  return draw(kept.ids, kept.scores, rng);
 }

@@ -1,0 +1,176 @@
+// sample_topm: per logits row, the M largest logits (the candidates a sampler needs), the (M+1)-th
+// largest value rho (every id left out has a logit <= rho), and the raw logits of a list of ids
+// (the ids a repetition penalty changes). The host then decides the token from these alone, or
+// reads the full row when they cannot decide it (see src/model/sampling.ts).
+//
+// Order: logits compare as float32 numbers (-0 == +0); NaN and ids >= limit rank below every
+// number (the host treats them as -Infinity). Among equal values the lower id ranks higher, so the
+// M kept are exactly torch.topk's set under "lowest id wins ties", whatever the GPU.
+//
+// Shapes: logits [rows, V] f32 (read); seen [rows, G] u32 ids (read); seen_count [rows] u32
+// (read); top [rows, 2M + 3] u32 (read_write): M ids, their M logits (f32 bits; -Infinity for
+// NaN / past the limit), rho (f32 bits), how many of the M rank strictly above rho, and how many
+// NaN logits the row holds (the host then needs the full row); gathered
+// [rows, G] f32 (read_write): logits[row, seen[row, j]] for j < seen_count[row].
+// Bindings: 0 params, 1 logits, 2 seen, 3 seen_count, 4 top, 5 gathered.
+// Dispatch: (rows, 1, 1) workgroups of WG threads.
+//
+// Method (exact, deterministic): map each logit to a u32 key whose unsigned order is the order
+// above; radix-select the key T of the (M+1)-th largest (4 passes of 8 bits over the row, a
+// 256-bin histogram each); thread t owns ids [t*chunk, (t+1)*chunk), so an exclusive scan of
+// per-thread counts gives each kept id its slot: ids with key > T in id order, then the lowest-id
+// ties of T up to M. The M come out in that slot order; the host sorts them if it needs ranks.
+
+struct Params {
+  v: u32,
+  limit: u32,
+  m: u32,
+  g: u32,
+}
+
+override WG: u32 = 256u;
+const BINS: u32 = 256u;
+const NEG_INF_BITS: u32 = 0xff800000u;
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> logits: array<f32>;
+@group(0) @binding(2) var<storage, read> seen: array<u32>;
+@group(0) @binding(3) var<storage, read> seen_count: array<u32>;
+@group(0) @binding(4) var<storage, read_write> top: array<u32>;
+@group(0) @binding(5) var<storage, read_write> gathered: array<f32>;
+
+var<workgroup> hist: array<atomic<u32>, BINS>;
+var<workgroup> gt_count: array<u32, WG>;
+var<workgroup> eq_count: array<u32, WG>;
+var<workgroup> nan_count: atomic<u32>;
+var<workgroup> sel: vec2<u32>; // (prefix, remaining rank within the prefix)
+
+// NaN by its bits: WGSL lets compilers assume float comparisons never meet a NaN.
+fn is_nan_bits(b: u32) -> bool {
+  return (b & 0x7fffffffu) > 0x7f800000u;
+}
+
+// Unsigned order = float order; 0 for NaN and ids past the limit; -0 maps like +0.
+fn key_of(x: f32, id: u32) -> u32 {
+  let b = bitcast<u32>(x);
+  if (id >= p.limit || is_nan_bits(b)) {
+    return 0u;
+  }
+  if (b == 0x80000000u) {
+    return 0x80000000u;
+  }
+  return select(b | 0x80000000u, ~b, (b & 0x80000000u) != 0u);
+}
+
+@compute @workgroup_size(WG)
+fn sample_topm(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) tid: u32) {
+  let row = wg.x;
+  let base = row * p.v;
+  let chunk = (p.v + WG - 1u) / WG;
+  let lo = min(tid * chunk, p.v);
+  let hi = min(lo + chunk, p.v);
+  let stride = 2u * p.m + 3u;
+  let out = row * stride;
+  if (tid == 0u) {
+    sel = vec2<u32>(0u, p.m + 1u);
+    atomicStore(&nan_count, 0u);
+  }
+  var mask = 0u;
+  for (var round = 0u; round < 4u; round++) {
+    let shift = 24u - 8u * round;
+    for (var j = tid; j < BINS; j += WG) {
+      atomicStore(&hist[j], 0u);
+    }
+    workgroupBarrier();
+    let prefix = workgroupUniformLoad(&sel).x;
+    for (var i = lo; i < hi; i++) {
+      let k = key_of(logits[base + i], i);
+      if ((k & mask) == prefix) {
+        atomicAdd(&hist[(k >> shift) & 0xffu], 1u);
+      }
+    }
+    workgroupBarrier();
+    if (tid == 0u) {
+      var need = sel.y;
+      var d = BINS;
+      loop {
+        d--;
+        let c = atomicLoad(&hist[d]);
+        if (c >= need || d == 0u) {
+          break;
+        }
+        need -= c;
+      }
+      sel = vec2<u32>(sel.x | (d << shift), need);
+    }
+    workgroupBarrier();
+    mask |= 0xffu << shift;
+  }
+  let s = workgroupUniformLoad(&sel);
+  let t = s.x;
+  // The (M+1)-th is the s.y-th tie of T in id order: the first s.y - 1 ties are kept.
+  let ties = s.y - 1u;
+  var gt = 0u;
+  var eq = 0u;
+  var nans = 0u;
+  for (var i = lo; i < hi; i++) {
+    let x = logits[base + i];
+    let k = key_of(x, i);
+    gt += select(0u, 1u, k > t);
+    eq += select(0u, 1u, k == t);
+    nans += select(0u, 1u, is_nan_bits(bitcast<u32>(x)));
+  }
+  atomicAdd(&nan_count, nans);
+  gt_count[tid] = gt;
+  eq_count[tid] = eq;
+  workgroupBarrier();
+  if (tid == 0u) {
+    // Exclusive scans, in thread (= id) order.
+    var a = 0u;
+    var b = 0u;
+    for (var j = 0u; j < WG; j++) {
+      let x = gt_count[j];
+      let y = eq_count[j];
+      gt_count[j] = a;
+      eq_count[j] = b;
+      a += x;
+      b += y;
+    }
+  }
+  workgroupBarrier();
+  let n_gt = p.m - ties;
+  var at_gt = gt_count[tid];
+  var at_eq = eq_count[tid];
+  for (var i = lo; i < hi; i++) {
+    let x = logits[base + i];
+    let k = key_of(x, i);
+    var slot = p.m;
+    if (k > t) {
+      slot = at_gt;
+      at_gt++;
+    } else if (k == t) {
+      if (at_eq < ties) {
+        slot = n_gt + at_eq;
+      }
+      at_eq++;
+    }
+    if (slot < p.m) {
+      top[out + slot] = i;
+      top[out + p.m + slot] = select(bitcast<u32>(x), NEG_INF_BITS, k == 0u);
+    }
+  }
+  if (tid == 0u) {
+    // rho: the (M+1)-th value; -Infinity when only excluded ids are left.
+    var rho = NEG_INF_BITS;
+    if (t != 0u) {
+      rho = select(t & 0x7fffffffu, ~t, (t & 0x80000000u) == 0u);
+    }
+    top[out + 2u * p.m] = rho;
+    top[out + 2u * p.m + 1u] = n_gt;
+    top[out + 2u * p.m + 2u] = atomicLoad(&nan_count);
+  }
+  let count = min(seen_count[row], p.g);
+  for (var j = tid; j < count; j += WG) {
+    gathered[row * p.g + j] = logits[base + min(seen[row * p.g + j], p.v - 1u)];
+  }
+}
