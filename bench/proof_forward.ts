@@ -4,6 +4,7 @@
  *
  *   deno run -A bench/proof_forward.ts --shape qwen2.5-0.5b --batch 16 --len 1024 --precision f32
  *   deno run -A bench/proof_forward.ts --model ../shared/fixtures/qwen3-tiny --batch 4 --len 128
+ *   deno run -A bench/proof_forward.ts --backend cuda --shape qwen2.5-0.5b --precision bf16
  *
  * `--prefetch true|false` overrides the large-tile matmul's register prefetch (same bits; by default
  * on for f32, off for f16).
@@ -17,6 +18,12 @@ import { MATMUL_TILES_LARGE } from "../src/gpu/matmul.ts";
 import { flags, median, randomCheckpoint, SHAPES } from "./_random_checkpoint.ts";
 
 const f = flags(Deno.args);
+if (f.get("backend") === "cuda") {
+  // The CUDA backend's run (same work and JSON shape; --precision bf16|f32).
+  const { runCudaProofForward } = await import("./cuda_proof_forward.ts");
+  await runCudaProofForward(f);
+  Deno.exit(0);
+}
 const B = Number(f.get("batch") ?? 16);
 const T = Number(f.get("len") ?? 1024);
 const iters = Number(f.get("iters") ?? 3);

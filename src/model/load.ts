@@ -1,5 +1,6 @@
 /**
- * Loads a Hugging Face checkpoint folder as a {@link Model} on WebGPU (the default) or on the CPU.
+ * Loads a Hugging Face checkpoint folder as a {@link Model} on WebGPU (the default), on CUDA or on
+ * the CPU.
  *
  * @module
  */
@@ -8,13 +9,19 @@ import { openCheckpoint } from "./checkpoint.ts";
 import { loadCpuModel } from "./cpu_model.ts";
 import type { Model } from "./model.ts";
 import { WebGpuModel, type WebGpuModelOptions } from "../gpu/webgpu_model.ts";
+import { CudaModel, type CudaModelOptions } from "../cuda/cuda_model.ts";
 
 /** Options of {@link loadModel}. */
 export interface LoadModelOptions {
-  /** "webgpu" (default): the WGSL forward on the first adapter; "cpu": the float64 reference. */
-  backend?: "webgpu" | "cpu";
+  /**
+   * "webgpu" (default): the WGSL forward on the first adapter; "cuda": NVIDIA GPUs through
+   * libcuda/NVRTC/cuBLASLt (bf16 by default); "cpu": the float64 reference.
+   */
+  backend?: "webgpu" | "cpu" | "cuda";
   /** Settings of the WebGPU backend (precision, rows per pass, context). */
   webgpu?: WebGpuModelOptions;
+  /** Settings of the CUDA backend (precision, rows per pass, device). */
+  cuda?: CudaModelOptions;
 }
 
 /**
@@ -26,6 +33,7 @@ export interface LoadModelOptions {
  * @returns The model; call `dispose()` when done.
  * @throws {CheckpointError} For a missing, malformed or unsupported checkpoint.
  * @throws {GpuError} For the WebGPU backend without an adapter (code "no_adapter").
+ * @throws {CudaError} For the CUDA backend without a driver, device or library.
  * @throws {TypeError} For an unknown backend name.
  *
  * @example Loading a tiny model on the CPU
@@ -44,11 +52,14 @@ export interface LoadModelOptions {
 export async function loadModel(dir: string, options: LoadModelOptions = {}): Promise<Model> {
   const backend = options.backend ?? "webgpu";
   if (backend === "cpu") return await loadCpuModel(dir);
-  if (backend !== "webgpu") {
-    throw new TypeError(`Unknown backend ${JSON.stringify(backend)}: expected "webgpu" or "cpu"`);
+  if (backend !== "webgpu" && backend !== "cuda") {
+    throw new TypeError(
+      `Unknown backend ${JSON.stringify(backend)}: expected "webgpu", "cuda" or "cpu"`,
+    );
   }
   const ckpt = await openCheckpoint(dir);
   try {
+    if (backend === "cuda") return await CudaModel.load(ckpt, options.cuda);
     return await WebGpuModel.load(ckpt, options.webgpu);
   } finally {
     ckpt.close();

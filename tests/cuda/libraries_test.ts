@@ -1,0 +1,36 @@
+import { deepStrictEqual, ok as assert, strictEqual } from "node:assert/strict";
+import { LIBRARY_CANDIDATES, libraryPaths } from "../../src/cuda/libraries.ts";
+import { CudaError } from "../../src/cuda/cuda_error.ts";
+
+Deno.test("libraryPaths() tries the override folder first, then the loader, then install folders", () => {
+  const paths = libraryPaths(["libx.so.1"], "/opt/cuda/lib/");
+  deepStrictEqual(paths.slice(0, 2), ["/opt/cuda/lib/libx.so.1", "libx.so.1"]);
+  assert(paths.includes("/usr/local/cuda/lib64/libx.so.1"));
+});
+
+Deno.test("libraryPaths() without a folder starts with the bare names", () => {
+  strictEqual(libraryPaths(["a.so", "b.so"])[0], "a.so");
+});
+
+Deno.test("LIBRARY_CANDIDATES lists NVRTC 13, 12 and 11.2 sonames newest first", () => {
+  deepStrictEqual(LIBRARY_CANDIDATES.nvrtc.slice(0, 3), [
+    "libnvrtc.so.13",
+    "libnvrtc.so.12",
+    "libnvrtc.so.11.2",
+  ]);
+});
+
+Deno.test("CudaError() carries the library, function and status", () => {
+  const e = new CudaError("cublas", "cublasLtMatmul failed: CUBLAS_STATUS_NOT_SUPPORTED (15)", {
+    library: "libcublasLt",
+    fn: "cublasLtMatmul",
+    status: 15,
+  });
+  deepStrictEqual([e.name, e.code, e.library, e.fn, e.status], [
+    "CudaError",
+    "cublas",
+    "libcublasLt",
+    "cublasLtMatmul",
+    15,
+  ]);
+});
