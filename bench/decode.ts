@@ -1,12 +1,34 @@
 /**
- * Decode throughput of a WebGPU generation session: a batch of B rows sharing one prompt of P
- * random tokens (a GRPO group), then S greedy steps; full logits [B, V] come back every step.
+ * Decode throughput of a WebGPU generation session and where a step's time goes: a batch of B
+ * rows sharing one prompt of P tokens (a GRPO group), then S steps, in two modes —
  *
- *   deno run -A bench/decode.ts --shape qwen2.5-0.5b --batch 16 --prompt 32 --steps 128
+ * - `logits`: `session.step()` reads the full logits [B, V] back and the host samples each row
+ *   (`sampleToken`), the portable path;
+ * - `device`: `session.select.step()` keeps the logits on the GPU and reads back per row the top
+ *   candidates (`sampleFromCandidates` decides; a row it cannot decide reads the full logits).
  *
- * Prints one JSON object per line (prefill time, decode tokens/s).
+ *   deno run -A bench/decode.ts --shape qwen2.5-0.5b --batch 16 --prompt 32 --steps 64
+ *   deno run -A bench/decode.ts --shape qwen2.5-0.5b --layers 2 --hidden 128 --steps 16  # llvmpipe
+ *
+ * Flags: --model DIR | --shape NAME [--layers L] [--hidden C]; --batch, --prompt, --steps;
+ * --precision f32|f16; --mode logits|device|both; --sampling greedy|protocol (T 0.7, top-p 0.9,
+ * top-k 50); --profile (GPU ms per kernel family from timestamp queries; slower).
+ *
+ * Prints one JSON object per line: per mode, tokens/s and the median step, then one line per
+ * phase (ms per step: write, encode, submit, wait = mapAsync, read, sample = host sampling),
+ * and the runtime's bare map latency (a 16-byte copy and `mapAsync`).
  */
 import { openCheckpoint } from "../src/model/checkpoint.ts";
+import type { ModelConfig } from "../src/model/config.ts";
+import {
+  candidateRequest,
+  PROTOCOL_GENERATION_DEFAULTS,
+  type RowCandidates,
+  sampleFromCandidates,
+  sampleToken,
+  type SamplingParams,
+} from "../src/model/sampling.ts";
+import { SeededRandom } from "../src/model/seeded_random.ts";
 import { WebGpuModel } from "../src/gpu/webgpu_model.ts";
 import type { WeightDType } from "../src/gpu/weights.ts";
 import { flags, median, randomCheckpoint, SHAPES } from "./_random_checkpoint.ts";
@@ -14,56 +36,176 @@ import { flags, median, randomCheckpoint, SHAPES } from "./_random_checkpoint.ts
 const f = flags(Deno.args);
 const B = Number(f.get("batch") ?? 16);
 const P = Number(f.get("prompt") ?? 32);
-const S = Number(f.get("steps") ?? 128);
+const S = Number(f.get("steps") ?? 64);
 const precision = (f.get("precision") ?? "f32") as WeightDType;
+const modes = (f.get("mode") ?? "both") === "both" ? ["logits", "device"] : [f.get("mode")!];
+const samplingName = f.get("sampling") ?? "greedy";
+const profile = f.has("profile");
 const shapeName = f.get("shape");
-const ckpt = shapeName
-  ? randomCheckpoint(SHAPES[shapeName])
-  : await openCheckpoint(f.get("model")!);
-const shape = shapeName ?? ckpt.dir.split("/").filter(Boolean).pop()!;
-const model = await WebGpuModel.load(ckpt, { precision, maxRowsPerPass: Math.max(B, P) });
-ckpt.close();
-const device = model.context.description;
-const prompt = Array.from({ length: P }, (_, i) => (i * 7919 + 13) % model.vocabSize);
-const V = model.vocabSize;
 
-function argmaxRows(logits: Float32Array): number[] {
-  const out: number[] = [];
-  for (let b = 0; b < B; b++) {
-    let best = 0;
-    for (let v = 1; v < V; v++) if (logits[b * V + v] > logits[b * V + best]) best = v;
-    out.push(best);
-  }
-  return out;
+function shapeConfig(name: string): ModelConfig {
+  const base = SHAPES[name];
+  if (!base) throw new RangeError(`Unknown --shape ${name}: expected ${Object.keys(SHAPES)}`);
+  const L = Number(f.get("layers") ?? base.numLayers);
+  const C = Number(f.get("hidden") ?? base.hiddenSize);
+  if (C === base.hiddenSize) return { ...base, numLayers: L };
+  // A narrower model of the same vocabulary: heads of 64 (KV heads 1 per 4), MLP 5.4 × C.
+  const NH = Math.max(1, C / 64);
+  return {
+    ...base,
+    numLayers: L,
+    hiddenSize: C,
+    numHeads: NH,
+    numKvHeads: Math.max(1, NH / 4),
+    headDim: 64,
+    intermediateSize: 4 * Math.round((C * 5.4) / 4),
+  };
 }
 
-for (let round = 0; round < 2; round++) {
+const ckpt = shapeName
+  ? randomCheckpoint(shapeConfig(shapeName))
+  : await openCheckpoint(f.get("model")!);
+const config = ckpt.config;
+const shape = shapeName
+  ? `${shapeName} L=${config.numLayers} C=${config.hiddenSize} V=${config.vocabSize}`
+  : ckpt.dir.split("/").filter(Boolean).pop()!;
+const model = await WebGpuModel.load(ckpt, { precision, maxRowsPerPass: Math.max(B, P), profile });
+ckpt.close();
+const device = model.context.description;
+const V = model.vocabSize;
+const prompt = Array.from({ length: P }, (_, i) => (i * 7919 + 13) % V);
+const params: SamplingParams = samplingName === "greedy"
+  ? { temperature: 1, topP: 1, topK: 0, repetitionPenalty: 1, greedy: true }
+  : { ...PROTOCOL_GENERATION_DEFAULTS };
+const request = candidateRequest(params, V)!;
+const common = {
+  device,
+  shape: `${shape} B=${B} prompt=${P} steps=${S}`,
+  precision,
+  sampling: samplingName,
+};
+const round2 = (x: number) => Math.round(x * 100) / 100;
+
+async function mapFloorMs(): Promise<number> {
+  const ctx = model.context;
+  const src = ctx.storage(16, "floor-src");
+  const times: number[] = [];
+  for (let i = 0; i < 10; i++) {
+    const t = performance.now();
+    await ctx.read(src, 0, 16);
+    times.push(performance.now() - t);
+  }
+  ctx.release(src);
+  return median(times);
+}
+
+async function run(mode: string, timed: boolean): Promise<void> {
   const session = model.startGeneration(B, P + S);
+  const rng = new SeededRandom(1);
+  const histories = Array.from({ length: B }, () => [...prompt]);
+  const prompts = Array.from({ length: B }, () => prompt);
+  let sampleMs = 0;
+  let fallbacks = 0;
+  const pick = async (
+    logits: Float32Array | null,
+    cands: RowCandidates[] | null,
+  ): Promise<number[]> => {
+    const t = performance.now();
+    const out: number[] = [];
+    let full = logits;
+    for (let b = 0; b < B; b++) {
+      let id = cands ? sampleFromCandidates(cands[b], histories[b], params, rng) : null;
+      if (id === null) {
+        if (cands) {
+          fallbacks++;
+          full ??= await session.select!.logits();
+        }
+        id = sampleToken(full!.subarray(b * V, (b + 1) * V), histories[b], params, rng);
+      }
+      histories[b].push(id);
+      out.push(id);
+    }
+    sampleMs += performance.now() - t;
+    return out;
+  };
   const t0 = performance.now();
-  let logits = await session.prefill(Array.from({ length: B }, () => prompt));
+  let next: number[];
+  if (mode === "device") {
+    next = await pick(null, (await session.select!.prefill(prompts, request)).candidates);
+  } else {
+    next = await pick(await session.prefill(prompts), null);
+  }
   const prefillMs = performance.now() - t0;
+  session.resetPhaseTimes();
+  model.resetProfile();
+  sampleMs = 0;
   const stepMs: number[] = [];
   const t1 = performance.now();
   for (let i = 0; i < S; i++) {
     const t = performance.now();
-    logits = await session.step(argmaxRows(logits));
+    if (mode === "device") {
+      next = await pick(null, (await session.select!.step(next, request)).candidates);
+    } else {
+      next = await pick(await session.step(next), null);
+    }
     stepMs.push(performance.now() - t);
   }
   const total = performance.now() - t1;
+  const phases = session.phaseTimes();
   session.dispose();
-  if (round === 0) continue; // warm-up round
+  if (!timed) return;
   console.log(JSON.stringify({
     name: "decode",
-    device,
-    shape: `${shape} B=${B} prompt=${P} steps=${S}`,
-    precision,
+    ...common,
+    mode,
     metric: "tokens_per_s",
     value: Math.round((B * S) / (total / 1000)),
     unit: "tok/s",
     iterations: S,
-    medianStepMs: Math.round(median(stepMs) * 100) / 100,
+    medianStepMs: round2(median(stepMs)),
     prefillMs: Math.round(prefillMs),
+    fullRowFallbacks: fallbacks,
     peakGpuBytes: model.context.peakBytes,
   }));
+  const perStep = { ...phases.ms, sample: sampleMs };
+  for (const [phase, ms] of Object.entries(perStep)) {
+    console.log(JSON.stringify({
+      name: "decode_phase",
+      ...common,
+      mode,
+      phase,
+      metric: "ms_per_step",
+      value: round2(ms / S),
+      unit: "ms",
+      iterations: S,
+    }));
+  }
+  if (profile) {
+    for (const [family, ns] of model.profile()) {
+      console.log(JSON.stringify({
+        name: "decode_gpu",
+        ...common,
+        mode,
+        family,
+        metric: "gpu_ms_per_step",
+        value: round2(ns / 1e6 / S),
+        unit: "ms",
+        iterations: S,
+      }));
+    }
+  }
 }
+
+for (const mode of modes) {
+  await run(mode, false); // warm-up: pipelines, staging buffers
+  await run(mode, true);
+}
+console.log(JSON.stringify({
+  name: "map_floor",
+  ...common,
+  metric: "ms",
+  value: round2(await mapFloorMs()),
+  unit: "ms",
+  iterations: 10,
+}));
 model.dispose();

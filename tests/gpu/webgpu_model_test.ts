@@ -2,7 +2,12 @@ import { deepStrictEqual, ok as assert, rejects, strictEqual } from "node:assert
 import { openCheckpoint } from "../../src/model/checkpoint.ts";
 import { loadCpuModel } from "../../src/model/cpu_model.ts";
 import { ModelError } from "../../src/model/errors.ts";
-import { generate } from "../../src/model/generate.ts";
+import { generate, type GenerateOptions } from "../../src/model/generate.ts";
+import type { GenerationSession, Model } from "../../src/model/model.ts";
+import {
+  ENV_LOOP_GENERATION_DEFAULTS,
+  PROTOCOL_GENERATION_DEFAULTS,
+} from "../../src/model/sampling.ts";
 import { SeededRandom } from "../../src/model/seeded_random.ts";
 import { WebGpuModel, type WebGpuModelOptions } from "../../src/gpu/webgpu_model.ts";
 import { sketches } from "../../src/protocol/sketch.ts";
@@ -331,3 +336,125 @@ gpuTest(
     }
   },
 );
+
+/** The same model with its sessions' device selection hidden: generate() takes full rows. */
+function fullRowsOnly(model: Model): Model {
+  return new Proxy(model, {
+    get(target, key) {
+      if (key === "startGeneration") {
+        return (batch: number, maxLen: number): GenerationSession => {
+          const s = target.startGeneration(batch, maxLen);
+          return {
+            prefill: (p) => s.prefill(p),
+            step: (t) => s.step(t),
+            lastHidden: () => s.lastHidden!(),
+            dispose: () => s.dispose(),
+          };
+        };
+      }
+      const v = Reflect.get(target, key);
+      return typeof v === "function" ? v.bind(target) : v;
+    },
+  });
+}
+
+const DECODE_PARAMS: [string, GenerateOptions][] = [
+  ["protocol defaults (T 0.7, top-p 0.9, top-k 50)", { ...PROTOCOL_GENERATION_DEFAULTS }],
+  ["env-loop defaults (repetition penalty 1.1, top-k 20)", { ...ENV_LOOP_GENERATION_DEFAULTS }],
+  ["greedy", { greedy: true }],
+  ["greedy with repetition penalty 1.3", { greedy: true, repetitionPenalty: 1.3 }],
+  ["top-k 5, penalty 1.5, vocabLimit 1000", {
+    temperature: 1,
+    topP: 1,
+    topK: 5,
+    repetitionPenalty: 1.5,
+    vocabLimit: 1000,
+  }],
+];
+
+for (const [label, params] of DECODE_PARAMS) {
+  gpuTest(
+    `generate() on WebGPU picks the same tokens through session.select as through full logits rows: ${label}`,
+    async () => {
+      // Same model, same seed: only the host's view of the logits differs (candidates vs rows).
+      // Tokens must be identical; select's log-probs are bit-equal to the proof forward's, the
+      // full-row path's (float64 log-softmax) within 1e-5 of them.
+      const { golden, model } = await load("qwen3-tiny");
+      try {
+        const prompt = golden.seqs[0].inputIds.slice(0, 9);
+        const prompts = [prompt, prompt, prompt, golden.seqs[1].inputIds.slice(0, 5)];
+        const opts = { ...params, maxNewTokens: 24, eosTokenIds: [] };
+        const viaSelect = await generate(model, prompts, opts, new SeededRandom(11));
+        const viaRows = await generate(fullRowsOnly(model), prompts, opts, new SeededRandom(11));
+        deepStrictEqual(viaSelect.map((r) => r.tokens), viaRows.map((r) => r.tokens));
+        const proofs = await model.proofForward(viaSelect.map((r) => r.tokens));
+        viaSelect.forEach((r, b) => {
+          const fromProof = proofs[b].nextTokenLogprobs.subarray(r.promptLength - 1);
+          assert(sameBits(r.completionLogprobs, fromProof), `row ${b}: select log-probs`);
+          const d = maxAbsDiff(viaRows[b].completionLogprobs, fromProof);
+          assert(d < 1e-5, `row ${b}: full-row log-prob diff ${d}`);
+        });
+      } finally {
+        model.dispose();
+      }
+    },
+  );
+}
+
+gpuTest(
+  "GenerationSession.select steps are bit-equal to proofForward() and keep the fed tokens' log-probs",
+  async () => {
+    const { golden, model } = await load("qwen2-tiny");
+    try {
+      const seq = golden.seqs[1].inputIds;
+      const C = model.hiddenSize;
+      const [full] = await model.proofForward([seq]);
+      const session = model.startGeneration(2, seq.length);
+      const select = session.select!;
+      const request = { topM: 8, gatherSeen: true };
+      const first = await select.prefill([seq.slice(0, 7), seq.slice(0, 4)], request);
+      strictEqual(first.logprobs, null);
+      const lens = [7, 4];
+      for (let i = 0; i < 12; i++) {
+        const r = await select.step(lens.map((l) => seq[l]), request);
+        const h = await session.lastHidden!();
+        for (let b = 0; b < 2; b++) {
+          const t = lens[b];
+          assert(
+            sameBits(h.subarray(b * C, (b + 1) * C), full.hidden.subarray(t * C, (t + 1) * C)),
+          );
+          // The token fed at t was predicted by position t − 1.
+          strictEqual(r.logprobs![b], full.nextTokenLogprobs[t - 1], `row ${b} log-prob at ${t}`);
+          deepStrictEqual(r.candidates[b].seenIds, [...new Set(seq.slice(0, t + 1))]);
+          lens[b]++;
+        }
+      }
+      const last = await select.logprobs(lens.map((l) => seq[l]));
+      lens.forEach((l, b) => strictEqual(last[b], full.nextTokenLogprobs[l - 1]));
+      const logits = await select.logits();
+      const stepped = await session.step(lens.map((l) => seq[l]));
+      strictEqual(logits.length, stepped.length);
+      session.dispose();
+    } finally {
+      model.dispose();
+    }
+  },
+);
+
+gpuTest("GenerationSession phaseTimes() counts each fused call's host phases", async () => {
+  const { model } = await load("qwen3-tiny");
+  try {
+    const session = model.startGeneration(2, 8);
+    await session.prefill([[1, 2, 3], [4]]);
+    await session.step([5, 6]);
+    const t = session.phaseTimes();
+    strictEqual(t.calls, 2);
+    for (const ms of Object.values(t.ms)) assert(ms >= 0);
+    assert(t.ms.wait > 0, "mapAsync takes time");
+    session.resetPhaseTimes();
+    strictEqual(session.phaseTimes().calls, 0);
+    session.dispose();
+  } finally {
+    model.dispose();
+  }
+});

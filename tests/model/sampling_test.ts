@@ -1,10 +1,13 @@
 import { deepStrictEqual, ok as assert, strictEqual, throws } from "node:assert/strict";
 import {
   applyRepetitionPenalty,
+  candidateRequest,
   ENV_LOOP_GENERATION_DEFAULTS,
   filteredCandidates,
   generationParamsFromMetadata,
   PROTOCOL_GENERATION_DEFAULTS,
+  type RowCandidates,
+  sampleFromCandidates,
   sampleToken,
   type SamplingParams,
 } from "../../src/model/sampling.ts";
@@ -145,4 +148,134 @@ Deno.test("sampleToken() never picks an id at or above vocabLimit, sampled or gr
   for (let i = 0; i < 200; i++) {
     assert(sampleToken(logits, [], { ...PLAIN, vocabLimit: 2 }, rng) < 2);
   }
+});
+
+// ---- sampleFromCandidates(): the device path's sampler -------------------------------------
+
+/**
+ * The candidates the GPU kernel returns, computed plainly: ids ranked by logit (NaN and ids past
+ * the limit last, -0 == +0, lower id first among equals), the first M with their logits, and
+ * the (M+1)-th value as rho.
+ */
+function referenceCandidates(
+  logits: Float32Array,
+  m: number,
+  limit: number,
+  seenIds: readonly number[],
+): RowCandidates {
+  const excluded = (i: number) => i >= limit || Number.isNaN(logits[i]);
+  const order = Array.from(logits, (_, i) => i).sort((a, b) => {
+    if (excluded(a) !== excluded(b)) return excluded(a) ? 1 : -1;
+    if (!excluded(a) && logits[a] !== logits[b]) return logits[b] - logits[a];
+    return a - b;
+  });
+  const value = (i: number) => (excluded(i) ? -Infinity : logits[i]);
+  return {
+    ids: Uint32Array.from(order.slice(0, m)),
+    logits: Float32Array.from(order.slice(0, m), value),
+    rho: value(order[m]),
+    hasNaN: logits.some(Number.isNaN),
+    seenIds,
+    seenLogits: Float32Array.from(seenIds, (id) => logits[id]),
+  };
+}
+
+/** Logits drawn from a few levels, so rows hold many exact ties (the hard case). */
+function tiedLogits(v: number, rng: SeededRandom, levels: number): Float32Array {
+  return Float32Array.from({ length: v }, () => Math.floor(rng.random() * levels) / 4 - 3);
+}
+
+/**
+ * Compares the two samplers on `rows` random rows: where the candidates decide, the token and
+ * the number of draws must equal sampleToken's; where they do not, nothing may be drawn.
+ * Returns how many rows the candidates decided.
+ */
+function compareSamplers(
+  params: SamplingParams,
+  opts: { v: number; levels: number; rows: number; m: number; seed: number },
+): number {
+  const gen = new SeededRandom(opts.seed);
+  let decided = 0;
+  for (let r = 0; r < opts.rows; r++) {
+    const logits = tiedLogits(opts.v, gen, opts.levels);
+    const previous = Array.from({ length: 12 }, () => Math.floor(gen.random() * opts.v));
+    const seen = [...new Set(previous)];
+    const c = referenceCandidates(logits, opts.m, params.vocabLimit ?? opts.v, seen);
+    const a = new SeededRandom(1000 + r);
+    const b = new SeededRandom(1000 + r);
+    const fromCandidates = sampleFromCandidates(c, previous, params, a);
+    if (fromCandidates === null) {
+      strictEqual(a.random(), new SeededRandom(1000 + r).random(), `row ${r}: drew before null`);
+      continue;
+    }
+    decided++;
+    strictEqual(fromCandidates, sampleToken(logits, previous, params, b), `row ${r}`);
+    strictEqual(a.random(), b.random(), `row ${r}: draw count differs`);
+  }
+  return decided;
+}
+
+Deno.test("sampleFromCandidates() picks sampleToken()'s token under top-k, top-p and temperature", () => {
+  const params = { ...PROTOCOL_GENERATION_DEFAULTS };
+  const decided = compareSamplers(params, { v: 500, levels: 4000, rows: 300, m: 66, seed: 1 });
+  assert(decided >= 290, `decided only ${decided}/300`);
+});
+
+Deno.test("sampleFromCandidates() picks sampleToken()'s token with a repetition penalty and vocabLimit", () => {
+  const params = { ...ENV_LOOP_GENERATION_DEFAULTS, repetitionPenalty: 1.3, vocabLimit: 450 };
+  const decided = compareSamplers(params, { v: 500, levels: 4000, rows: 300, m: 36, seed: 2 });
+  assert(decided >= 290, `decided only ${decided}/300`);
+});
+
+Deno.test("sampleFromCandidates() agrees with greedy sampleToken() on heavily tied rows, penalty on", () => {
+  const params = { ...PLAIN, greedy: true, repetitionPenalty: 1.5 };
+  // 8 levels over 300 ids: the best value is tied ~40 times, often with penalised ids.
+  const decided = compareSamplers(params, { v: 300, levels: 8, rows: 300, m: 8, seed: 3 });
+  assert(decided >= 150, `decided only ${decided}/300`);
+});
+
+Deno.test("sampleFromCandidates() agrees with greedy sampleToken() on tied rows without a penalty, always deciding", () => {
+  const params = { ...PLAIN, greedy: true };
+  strictEqual(compareSamplers(params, { v: 300, levels: 8, rows: 200, m: 8, seed: 4 }), 200);
+});
+
+Deno.test("sampleFromCandidates() returns null without drawing when top-k ties reach past the candidates", () => {
+  // Ten ids share the best logit; top-k 3 keeps all ten, but only 4 candidates came back.
+  const logits = new Float32Array(20).fill(-1);
+  logits.fill(2, 0, 10);
+  const c = referenceCandidates(logits, 4, 20, []);
+  const rng = new SeededRandom(9);
+  strictEqual(sampleFromCandidates(c, [], { ...PLAIN, topK: 3 }, rng), null);
+  strictEqual(rng.random(), new SeededRandom(9).random());
+});
+
+Deno.test("sampleFromCandidates() returns null for top-p or plain sampling without top-k", () => {
+  const logits = Float32Array.from({ length: 50 }, (_, i) => i / 10);
+  const c = referenceCandidates(logits, 10, 50, []);
+  strictEqual(sampleFromCandidates(c, [], { ...PLAIN, topP: 0.9 }, new SeededRandom(1)), null);
+  strictEqual(sampleFromCandidates(c, [], PLAIN, new SeededRandom(1)), null);
+});
+
+Deno.test("sampleFromCandidates() returns null for a row holding NaN", () => {
+  const logits = Float32Array.from({ length: 50 }, (_, i) => i / 10);
+  logits[0] = NaN;
+  const c = referenceCandidates(logits, 10, 50, []);
+  strictEqual(sampleFromCandidates(c, [], { ...PLAIN, greedy: true }, new SeededRandom(1)), null);
+});
+
+Deno.test("sampleFromCandidates() rejects a penalty without the previous ids' logits", () => {
+  const logits = Float32Array.from({ length: 50 }, (_, i) => i / 10);
+  const c = referenceCandidates(logits, 10, 50, []);
+  throws(
+    () => sampleFromCandidates(c, [3], { ...PLAIN, greedy: true, repetitionPenalty: 1.2 }, draws()),
+    RangeError,
+  );
+});
+
+Deno.test("candidateRequest() asks for top-k plus slack, gathers only under a penalty, and needs full rows without top-k", () => {
+  const r = candidateRequest({ ...PROTOCOL_GENERATION_DEFAULTS }, 151936)!;
+  assert(r.topM > 50 && !r.gatherSeen);
+  assert(candidateRequest({ ...ENV_LOOP_GENERATION_DEFAULTS }, 151936)!.gatherSeen);
+  strictEqual(candidateRequest({ ...PLAIN, topP: 0.9 }, 151936), null);
+  strictEqual(candidateRequest({ ...PLAIN, greedy: true }, 4)!.topM, 3);
 });
