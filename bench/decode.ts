@@ -10,8 +10,9 @@
  *   deno run -A bench/decode.ts --shape qwen2.5-0.5b --batch 16 --prompt 32 --steps 64
  *   deno run -A bench/decode.ts --shape qwen2.5-0.5b --layers 2 --hidden 128 --steps 16  # llvmpipe
  *
- * Flags: --model DIR | --shape NAME [--layers L] [--hidden C]; --batch, --prompt, --steps;
- * --precision f32|f16; --mode logits|device|both; --sampling greedy|protocol (T 0.7, top-p 0.9,
+ * Flags: --model DIR | --shape NAME [--layers L] [--hidden C]; --batch, --prompt, --steps
+ * (--steps-logits: fewer for the slow logits mode); --precision f32|f16; --mode
+ * logits|device|both; --sampling greedy|protocol|greedy,protocol (protocol: T 0.7, top-p 0.9,
  * top-k 50); --profile (GPU ms per kernel family from timestamp queries; slower).
  *
  * Prints one JSON object per line: per mode, tokens/s and the median step, then one line per
@@ -37,9 +38,10 @@ const f = flags(Deno.args);
 const B = Number(f.get("batch") ?? 16);
 const P = Number(f.get("prompt") ?? 32);
 const S = Number(f.get("steps") ?? 64);
+const S_LOGITS = Number(f.get("steps-logits") ?? S);
 const precision = (f.get("precision") ?? "f32") as WeightDType;
 const modes = (f.get("mode") ?? "both") === "both" ? ["logits", "device"] : [f.get("mode")!];
-const samplingName = f.get("sampling") ?? "greedy";
+const samplings = (f.get("sampling") ?? "greedy").split(",");
 const profile = f.has("profile");
 const shapeName = f.get("shape");
 
@@ -74,15 +76,9 @@ ckpt.close();
 const device = model.context.description;
 const V = model.vocabSize;
 const prompt = Array.from({ length: P }, (_, i) => (i * 7919 + 13) % V);
-const params: SamplingParams = samplingName === "greedy"
-  ? { temperature: 1, topP: 1, topK: 0, repetitionPenalty: 1, greedy: true }
-  : { ...PROTOCOL_GENERATION_DEFAULTS };
-const request = candidateRequest(params, V)!;
-const common = {
-  device,
-  shape: `${shape} B=${B} prompt=${P} steps=${S}`,
-  precision,
-  sampling: samplingName,
+const SAMPLING: Record<string, SamplingParams> = {
+  greedy: { temperature: 1, topP: 1, topK: 0, repetitionPenalty: 1, greedy: true },
+  protocol: { ...PROTOCOL_GENERATION_DEFAULTS },
 };
 const round2 = (x: number) => Math.round(x * 100) / 100;
 
@@ -99,8 +95,18 @@ async function mapFloorMs(): Promise<number> {
   return median(times);
 }
 
-async function run(mode: string, timed: boolean): Promise<void> {
-  const session = model.startGeneration(B, P + S);
+async function run(mode: string, samplingName: string, timed: boolean): Promise<void> {
+  const params = SAMPLING[samplingName];
+  if (!params) throw new RangeError(`Unknown --sampling ${samplingName}: expected greedy|protocol`);
+  const request = candidateRequest(params, V)!;
+  const steps = mode === "logits" ? S_LOGITS : S;
+  const common = {
+    device,
+    shape: `${shape} B=${B} prompt=${P} steps=${steps}`,
+    precision,
+    sampling: samplingName,
+  };
+  const session = model.startGeneration(B, P + steps + 1);
   const rng = new SeededRandom(1);
   const histories = Array.from({ length: B }, () => [...prompt]);
   const prompts = Array.from({ length: B }, () => prompt);
@@ -141,7 +147,7 @@ async function run(mode: string, timed: boolean): Promise<void> {
   sampleMs = 0;
   const stepMs: number[] = [];
   const t1 = performance.now();
-  for (let i = 0; i < S; i++) {
+  for (let i = 0; i < steps; i++) {
     const t = performance.now();
     if (mode === "device") {
       next = await pick(null, (await session.select!.step(next, request)).candidates);
@@ -159,9 +165,9 @@ async function run(mode: string, timed: boolean): Promise<void> {
     ...common,
     mode,
     metric: "tokens_per_s",
-    value: Math.round((B * S) / (total / 1000)),
+    value: Math.round((B * steps) / (total / 1000)),
     unit: "tok/s",
-    iterations: S,
+    iterations: steps,
     medianStepMs: round2(median(stepMs)),
     prefillMs: Math.round(prefillMs),
     fullRowFallbacks: fallbacks,
@@ -175,9 +181,9 @@ async function run(mode: string, timed: boolean): Promise<void> {
       mode,
       phase,
       metric: "ms_per_step",
-      value: round2(ms / S),
+      value: round2(ms / steps),
       unit: "ms",
-      iterations: S,
+      iterations: steps,
     }));
   }
   if (profile) {
@@ -188,21 +194,24 @@ async function run(mode: string, timed: boolean): Promise<void> {
         mode,
         family,
         metric: "gpu_ms_per_step",
-        value: round2(ns / 1e6 / S),
+        value: round2(ns / 1e6 / steps),
         unit: "ms",
-        iterations: S,
+        iterations: steps,
       }));
     }
   }
 }
 
-for (const mode of modes) {
-  await run(mode, false); // warm-up: pipelines, staging buffers
-  await run(mode, true);
+for (const samplingName of samplings) {
+  for (const mode of modes) {
+    await run(mode, samplingName, false); // warm-up: pipelines, staging buffers
+    await run(mode, samplingName, true);
+  }
 }
 console.log(JSON.stringify({
   name: "map_floor",
-  ...common,
+  device,
+  shape,
   metric: "ms",
   value: round2(await mapFloorMs()),
   unit: "ms",
