@@ -9,11 +9,14 @@
  *
  *   deno run -A bench/decode.ts --shape qwen2.5-0.5b --batch 16 --prompt 32 --steps 64
  *   deno run -A bench/decode.ts --shape qwen2.5-0.5b --layers 2 --hidden 128 --steps 16  # llvmpipe
+ *   deno run -A bench/decode.ts --backend cuda --shape qwen2.5-0.5b --precision bf16
  *
  * Flags: --model DIR | --shape NAME [--layers L] [--hidden C]; --batch, --prompt, --steps
  * (--steps-logits: fewer for the slow logits mode); --precision f32|f16; --mode
  * logits|device|both; --sampling greedy|protocol|greedy,protocol (protocol: T 0.7, top-p 0.9,
- * top-k 50); --profile (GPU ms per kernel family from timestamp queries; slower).
+ * top-k 50); --profile (GPU ms per kernel family from timestamp queries; slower); --sessions N
+ * (also N device-mode sessions of B rows each stepping concurrently: while one waits on its
+ * readback another's step runs on the GPU).
  *
  * Prints one JSON object per line: per mode, tokens/s and the median step, then one line per
  * phase (ms per step: write, encode, submit, wait = mapAsync, read, sample = host sampling),
@@ -35,6 +38,12 @@ import type { WeightDType } from "../src/gpu/weights.ts";
 import { flags, median, randomCheckpoint, SHAPES } from "./_random_checkpoint.ts";
 
 const f = flags(Deno.args);
+if (f.get("backend") === "cuda") {
+  // The CUDA backend's greedy logits-mode run (bench/cuda_decode.ts; --precision bf16|f32).
+  const { runCudaDecode } = await import("./cuda_decode.ts");
+  await runCudaDecode(f);
+  Deno.exit(0);
+}
 const B = Number(f.get("batch") ?? 16);
 const P = Number(f.get("prompt") ?? 32);
 const S = Number(f.get("steps") ?? 64);
@@ -43,6 +52,7 @@ const precision = (f.get("precision") ?? "f32") as WeightDType;
 const modes = (f.get("mode") ?? "both") === "both" ? ["logits", "device"] : [f.get("mode")!];
 const samplings = (f.get("sampling") ?? "greedy").split(",");
 const profile = f.has("profile");
+const SESSIONS = Number(f.get("sessions") ?? 1);
 const shapeName = f.get("shape");
 
 function shapeConfig(name: string): ModelConfig {
@@ -202,11 +212,60 @@ async function run(mode: string, samplingName: string, timed: boolean): Promise<
   }
 }
 
+/** N device-mode sessions decoding concurrently; aggregate tokens/s. */
+async function runConcurrent(n: number, samplingName: string): Promise<void> {
+  const params = SAMPLING[samplingName];
+  const request = candidateRequest(params, V)!;
+  const one = async (k: number) => {
+    const session = model.startGeneration(B, P + S + 1);
+    const rng = new SeededRandom(100 + k);
+    const histories = Array.from({ length: B }, () => [...prompt]);
+    const pick = async (cands: RowCandidates[]) => {
+      let full: Float32Array | null = null;
+      const out: number[] = [];
+      for (let b = 0; b < B; b++) {
+        let id = sampleFromCandidates(cands[b], histories[b], params, rng);
+        if (id === null) {
+          full ??= await session.select!.logits();
+          id = sampleToken(full.subarray(b * V, (b + 1) * V), histories[b], params, rng);
+        }
+        histories[b].push(id);
+        out.push(id);
+      }
+      return out;
+    };
+    let next = await pick(
+      (await session.select!.prefill(Array.from({ length: B }, () => prompt), request))
+        .candidates,
+    );
+    for (let i = 0; i < S; i++) {
+      next = await pick((await session.select!.step(next, request)).candidates);
+    }
+    session.dispose();
+  };
+  const t = performance.now();
+  await Promise.all(Array.from({ length: n }, (_, k) => one(k)));
+  const ms = performance.now() - t;
+  console.log(JSON.stringify({
+    name: "decode_concurrent",
+    device,
+    shape: `${shape} ${n} sessions × B=${B} prompt=${P} steps=${S}`,
+    precision,
+    sampling: samplingName,
+    mode: "device",
+    metric: "tokens_per_s",
+    value: Math.round((n * B * S) / (ms / 1000)),
+    unit: "tok/s",
+    iterations: S,
+  }));
+}
+
 for (const samplingName of samplings) {
   for (const mode of modes) {
     await run(mode, samplingName, false); // warm-up: pipelines, staging buffers
     await run(mode, samplingName, true);
   }
+  if (SESSIONS > 1 && modes.includes("device")) await runConcurrent(SESSIONS, samplingName);
 }
 console.log(JSON.stringify({
   name: "map_floor",

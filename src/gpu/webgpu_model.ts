@@ -176,6 +176,9 @@ interface DecodePlan {
   fullLogits: boolean;
 }
 
+/** Maps a submitted call's staging buffers (await it outside the model's exclusive section). */
+type Reader = () => Promise<DecodeReadback>;
+
 /** The host side of one fused decode call. */
 interface DecodeReadback {
   logprobs: Float32Array | null;
@@ -1002,7 +1005,11 @@ export class WebGpuModel implements Model {
     return out;
   }
 
-  /** A session's prefill chunk or step with the decode tail fused: one submit, one readback. */
+  /**
+   * A session's prefill chunk or step with the decode tail fused into one submit; returns the
+   * readback to await after leaving the model's exclusive section (the staging buffers are the
+   * session's own, so other sessions may submit meanwhile).
+   */
   async #decodeRun(
     kv: KvCache,
     ds: DecodeState,
@@ -1011,7 +1018,7 @@ export class WebGpuModel implements Model {
     after: ((enc: GPUCommandEncoder) => void) | undefined,
     plan: DecodePlan | null,
     mark?: PhaseMark,
-  ): Promise<DecodeReadback | null> {
+  ): Promise<Reader | null> {
     this.#check();
     await this.#forward(kv, rows, (enc) => {
       this.#copyToLast(enc, copies, kv);
@@ -1020,7 +1027,7 @@ export class WebGpuModel implements Model {
     }, mark);
     if (!plan) return null;
     ds.hasLogits = true;
-    return await this.#decodeRead(ds, plan, mark);
+    return () => this.#decodeRead(ds, plan, mark);
   }
 
   /** The decode tail without a forward (log-probs of the last tokens, full logits). */
@@ -1028,13 +1035,13 @@ export class WebGpuModel implements Model {
     ds: DecodeState,
     plan: DecodePlan,
     mark?: PhaseMark,
-  ): Promise<DecodeReadback> {
+  ): Promise<Reader> {
     this.#check();
     const enc = this.context.device.createCommandEncoder();
     this.#encodeDecode(enc, ds, plan, false);
     await this.#submit(enc);
     mark?.("submit");
-    return await this.#decodeRead(ds, plan, mark);
+    return () => this.#decodeRead(ds, plan, mark);
   }
 
   /**
@@ -1298,8 +1305,8 @@ interface SessionOps {
       after: ((enc: GPUCommandEncoder) => void) | undefined,
       plan: DecodePlan | null,
       mark?: PhaseMark,
-    ): Promise<DecodeReadback | null>;
-    finish(plan: DecodePlan, mark?: PhaseMark): Promise<DecodeReadback>;
+    ): Promise<Reader | null>;
+    finish(plan: DecodePlan, mark?: PhaseMark): Promise<Reader>;
     sampler(m: number, limit: number): Sampler;
   } | null;
 }
@@ -1325,6 +1332,8 @@ export class WebGpuGenerationSession implements GenerationSession {
     calls: 0,
     ms: { write: 0, encode: 0, submit: 0, wait: 0, read: 0 },
   };
+  /** This session's calls, one after another (each waits for the previous one's readback). */
+  #chain: Promise<unknown> = Promise.resolve();
   /** Device-side selection; absent when the fused decode path is unavailable. */
   readonly select?: DeviceSelect;
 
@@ -1355,11 +1364,10 @@ export class WebGpuGenerationSession implements GenerationSession {
     this.#seen = Array.from({ length: batch }, () => ({ list: [], set: new Set(), synced: 0 }));
     if (ops.decode) {
       this.select = {
-        prefill: (prompts, request) =>
-          this.#ops.exclusive(() => this.#selectPrefill(prompts, request)),
-        step: (tokens, request) => this.#ops.exclusive(() => this.#selectStep(tokens, request)),
-        logits: () => this.#ops.exclusive(() => this.#latestLogits()),
-        logprobs: (tokens) => this.#ops.exclusive(() => this.#lastLogprobs(tokens)),
+        prefill: (prompts, request) => this.#call(() => this.#selectPrefill(prompts, request)),
+        step: (tokens, request) => this.#call(() => this.#selectStep(tokens, request)),
+        logits: () => this.#call(() => this.#latestLogits()),
+        logprobs: (tokens) => this.#call(() => this.#lastLogprobs(tokens)),
       };
     }
   }
@@ -1376,6 +1384,21 @@ export class WebGpuGenerationSession implements GenerationSession {
   /** Clears the phase totals. */
   resetPhaseTimes(): void {
     this.#phases = { calls: 0, ms: { write: 0, encode: 0, submit: 0, wait: 0, read: 0 } };
+  }
+
+  /**
+   * Runs a call in two stages: `submit` inside the model's exclusive section (shared activation
+   * buffers), then its readback outside it, so that another session's step can run on the GPU
+   * while this one waits on `mapAsync`. Calls of this session stay in order.
+   */
+  #call<T>(submit: () => Promise<() => Promise<T>>): Promise<T> {
+    const run = async () => {
+      const finish = await this.#ops.exclusive(submit);
+      return await finish();
+    };
+    const next = this.#chain.then(run, run);
+    this.#chain = next.catch(() => undefined);
+    return next;
   }
 
   /** A mark function timing one call's phases into the totals. */
@@ -1422,9 +1445,11 @@ export class WebGpuGenerationSession implements GenerationSession {
    * @returns Logits [B*V] at each row's last prompt position.
    */
   prefill(prompts: readonly (readonly number[])[]): Promise<Float32Array> {
-    return this.#ops.exclusive(async () => {
-      const read = await this.#prefill(prompts, () => ({ ...NO_PLAN, fullLogits: true }));
-      return read ? read.logits! : await this.#ops.logits(this.#batch);
+    return this.#call(async () => {
+      const reader = await this.#prefill(prompts, () => ({ ...NO_PLAN, fullLogits: true }));
+      if (reader) return async () => (await reader()).logits!;
+      const logits = await this.#ops.logits(this.#batch);
+      return () => Promise.resolve(logits);
     });
   }
 
@@ -1432,7 +1457,7 @@ export class WebGpuGenerationSession implements GenerationSession {
   async #prefill(
     prompts: readonly (readonly number[])[],
     makePlan: () => DecodePlan,
-  ): Promise<DecodeReadback | null> {
+  ): Promise<Reader | null> {
     this.#check();
     const B = this.#batch;
     if (this.#lens !== null) {
@@ -1477,7 +1502,7 @@ export class WebGpuGenerationSession implements GenerationSession {
     const R = this.#model.maxRowsPerPass;
     const decode = this.#ops.decode;
     const plan = decode ? makePlan() : NO_PLAN;
-    let read: DecodeReadback | null = null;
+    let read: Reader | null = null;
     for (let r0 = 0; r0 < rows.length; r0 += R) {
       const chunk = rows.slice(r0, r0 + R);
       const copies: [number, number][] = [];
@@ -1528,9 +1553,11 @@ export class WebGpuGenerationSession implements GenerationSession {
    * @returns Logits [B*V] at the new positions.
    */
   step(tokens: readonly number[]): Promise<Float32Array> {
-    return this.#ops.exclusive(async () => {
-      const read = await this.#step(tokens, () => ({ ...NO_PLAN, fullLogits: true }));
-      return read ? read.logits! : await this.#ops.logits(this.#batch);
+    return this.#call(async () => {
+      const reader = await this.#step(tokens, () => ({ ...NO_PLAN, fullLogits: true }));
+      if (reader) return async () => (await reader()).logits!;
+      const logits = await this.#ops.logits(this.#batch);
+      return () => Promise.resolve(logits);
     });
   }
 
@@ -1538,7 +1565,7 @@ export class WebGpuGenerationSession implements GenerationSession {
   async #step(
     tokens: readonly number[],
     makePlan: () => DecodePlan,
-  ): Promise<DecodeReadback | null> {
+  ): Promise<Reader | null> {
     this.#check();
     const B = this.#batch;
     if (this.#lens === null) throw new ModelError("state", "Cannot step before prefill");
@@ -1559,7 +1586,7 @@ export class WebGpuGenerationSession implements GenerationSession {
     });
     const copies = rows.map((_, b): [number, number] => [b, b]);
     const decode = this.#ops.decode;
-    let read: DecodeReadback | null = null;
+    let read: Reader | null = null;
     tokens.forEach((id, b) => this.#see(b, id));
     if (decode) {
       const mark = this.#timer();
@@ -1631,29 +1658,36 @@ export class WebGpuGenerationSession implements GenerationSession {
   async #selectPrefill(
     prompts: readonly (readonly number[])[],
     request: CandidateRequest,
-  ): Promise<SelectResult> {
+  ): Promise<() => Promise<SelectResult>> {
     this.#check();
     let plan = NO_PLAN;
-    const read = (await this.#prefill(prompts, () => (plan = this.#plan(request, false))))!;
-    return { candidates: this.#candidates(read, plan), logprobs: null };
+    const reader = (await this.#prefill(prompts, () => (plan = this.#plan(request, false))))!;
+    return async () => ({ candidates: this.#candidates(await reader(), plan), logprobs: null });
   }
 
-  async #selectStep(tokens: readonly number[], request: CandidateRequest): Promise<SelectResult> {
+  async #selectStep(
+    tokens: readonly number[],
+    request: CandidateRequest,
+  ): Promise<() => Promise<SelectResult>> {
     this.#check();
     let plan = NO_PLAN;
     const hasLogits = this.#ops.decode!.state.hasLogits;
-    const read = (await this.#step(tokens, () => (plan = this.#plan(request, hasLogits))))!;
-    return { candidates: this.#candidates(read, plan), logprobs: read.logprobs };
+    const reader = (await this.#step(tokens, () => (plan = this.#plan(request, hasLogits))))!;
+    return async () => {
+      const read = await reader();
+      return { candidates: this.#candidates(read, plan), logprobs: read.logprobs };
+    };
   }
 
-  async #latestLogits(): Promise<Float32Array> {
+  async #latestLogits(): Promise<() => Promise<Float32Array>> {
     this.#check();
     const decode = this.#ops.decode!;
     if (!decode.state.hasLogits) throw new ModelError("state", "No logits before prefill");
-    return (await decode.finish({ ...NO_PLAN, fullLogits: true })).logits!;
+    const reader = await decode.finish({ ...NO_PLAN, fullLogits: true });
+    return async () => (await reader()).logits!;
   }
 
-  async #lastLogprobs(tokens: readonly number[]): Promise<Float32Array> {
+  async #lastLogprobs(tokens: readonly number[]): Promise<() => Promise<Float32Array>> {
     this.#check();
     const decode = this.#ops.decode!;
     if (!decode.state.hasLogits) throw new ModelError("state", "No logits before prefill");
@@ -1665,7 +1699,8 @@ export class WebGpuGenerationSession implements GenerationSession {
     }
     this.#checkTokens(tokens, "row");
     this.#writeTargets(tokens);
-    return (await decode.finish({ ...NO_PLAN, logprob: true })).logprobs!;
+    const reader = await decode.finish({ ...NO_PLAN, logprob: true });
+    return async () => (await reader()).logprobs!;
   }
 
   /**
@@ -1676,7 +1711,10 @@ export class WebGpuGenerationSession implements GenerationSession {
   lastHidden(): Promise<Float32Array> {
     this.#check();
     if (this.#lens === null) throw new ModelError("state", "No hidden states before prefill");
-    return this.#ops.exclusive(() => this.#ops.hidden(this.#batch));
+    return this.#call(async () => {
+      const hidden = await this.#ops.hidden(this.#batch);
+      return () => Promise.resolve(hidden);
+    });
   }
 
   /** Frees the cache. */
