@@ -4,7 +4,7 @@
 #                  tree in $NEW, and the previous decode code's own bench in $OLD when present
 #   tests.log      tests/gpu/sample_test.ts and tests/gpu/webgpu_model_test.ts on the device
 # Snapshots, so that other engineers' uncommitted files in the checkout do not run:
-#   mkdir -p .device/decode_new && git archive HEAD src shaders bench tests deno.json | tar -x -C .device/decode_new
+#   mkdir -p .device/decode_new && git archive HEAD src shaders bench tests/gpu tests/model deno.json | tar -x -C .device/decode_new
 #   mkdir -p .device/decode_old && git archive <commit> src shaders bench deno.json | tar -x -C .device/decode_old
 # Carry .device/{deno.xz,gl,prelude.sh,shared,bench,decode_new,decode_old}; there:
 #   source .device/prelude.sh >/dev/null 2>&1; bash .device/decode_new/bench/decode_device.sh
@@ -25,7 +25,7 @@ if [ -d "$OLD" ]; then
 fi
 cd "$NEW"
 step "decode f32 greedy + protocol, logits vs device"
-timeout 70 $D bench/decode.ts $SHAPE --steps 32 --steps-logits 8 --sampling greedy,protocol | tee -a "$J"
+timeout 80 $D bench/decode.ts $SHAPE --steps 32 --steps-logits 8 --sampling greedy,protocol --sessions 4 | tee -a "$J"
 step "decode f16 greedy"
 timeout 40 $D bench/decode.ts $SHAPE --steps 32 --precision f16 | tee -a "$J"
 step "decode f32 device profile"
