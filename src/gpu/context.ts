@@ -29,6 +29,8 @@ export interface GpuContextOptions {
   powerPreference?: GPUPowerPreference;
   /** Ask for `shader-f16` when the adapter has it (default true). */
   allowF16?: boolean;
+  /** Ask for `subgroups` and keep it where the device grants it (default true). */
+  allowSubgroups?: boolean;
 }
 
 /** How a kernel binds each slot: a uniform block, a read-only or a read-write storage buffer. */
@@ -111,20 +113,32 @@ export class GpuContext {
   readonly hasF16: boolean;
   /** Whether `timestamp-query` was granted. */
   readonly hasTimestamps: boolean;
+  /** Whether `subgroups` was granted (WGSL `enable subgroups;`). */
+  readonly hasSubgroups: boolean;
+  /** The adapter's smallest and largest subgroup sizes (0 where it does not say). */
+  readonly subgroupSizes: { min: number; max: number };
   #bytes = 0;
   #peakBytes = 0;
   #owned = new Set<GPUBuffer>();
   #readback: GPUBuffer[] = [];
   #staging = new Set<GPUBuffer>();
+  #laneLayouts = new Map<string, boolean>();
   #lost: string | null = null;
   #error: string | null = null;
 
-  private constructor(device: GPUDevice, description: string, limits: GpuLimits) {
+  private constructor(
+    device: GPUDevice,
+    description: string,
+    limits: GpuLimits,
+    subgroupSizes: { min: number; max: number },
+  ) {
     this.device = device;
     this.description = description;
     this.limits = limits;
     this.hasF16 = device.features.has("shader-f16");
     this.hasTimestamps = device.features.has("timestamp-query");
+    this.hasSubgroups = device.features.has("subgroups");
+    this.subgroupSizes = subgroupSizes;
     device.lost.then((info) => {
       this.#lost = `${info.reason}: ${info.message}`;
     });
@@ -172,10 +186,26 @@ export class GpuContext {
       features.push("shader-f16");
     }
     if (adapter.features.has("timestamp-query")) features.push("timestamp-query");
-    const device = await adapter.requestDevice({ requiredFeatures: features, requiredLimits });
-    const info = adapter.info;
+    // Deno 2.9.6 leaves `subgroups` out of adapter.features even where the device grants it
+    // (NVIDIA through Vulkan), so it is asked for and the request repeated without it when
+    // refused (llvmpipe: "requiredFeatures must be a subset of the adapter features"); kernels
+    // read hasSubgroups. Tensor cores stay out of reach: "wgpu-cooperative-matrix" is refused
+    // there ("experimental features are not enabled"), so WGSL matmuls run on the FMA units.
+    let device: GPUDevice | null = null;
+    if (options.allowSubgroups !== false) {
+      device = await adapter.requestDevice({
+        requiredFeatures: [...features, "subgroups" as GPUFeatureName],
+        requiredLimits,
+      }).catch(() => null);
+    }
+    device ??= await adapter.requestDevice({ requiredFeatures: features, requiredLimits });
+    const info = adapter.info as GPUAdapterInfo & {
+      subgroupMinSize?: number;
+      subgroupMaxSize?: number;
+    };
     const description = info.description || `${info.vendor} ${info.device}`.trim();
-    return new GpuContext(device, description, limits);
+    const sizes = { min: info.subgroupMinSize ?? 0, max: info.subgroupMaxSize ?? 0 };
+    return new GpuContext(device, description, limits, sizes);
   }
 
   /** Bytes of buffers held now. */
@@ -359,6 +389,63 @@ export class GpuContext {
       layout: pipeline.getBindGroupLayout(0),
       entries: buffers.map((buffer, binding) => ({ binding, resource: { buffer } })),
     });
+  }
+
+  /**
+   * Whether subgroup lanes follow thread order in a one-dimensional workgroup of `threads`:
+   * lane = local_invocation_index mod subgroup size for every thread, with a subgroup size that
+   * is a multiple of `groupSize`, so that each `groupSize` consecutive threads share one subgroup
+   * at consecutive lanes. Kernels that shuffle between such threads check this first: WebGPU does
+   * not promise the layout, and subgroup sizes vary across vendors (4 to 128). Measured by one
+   * small dispatch, once per (threads, groupSize).
+   *
+   * @param threads Workgroup size of the kernel.
+   * @param groupSize Threads that must share a subgroup (a power of two).
+   * @returns False where `subgroups` was not granted or the layout differs.
+   * @example
+   * ```ts
+   * import { GpuContext } from "./context.ts";
+   * if (await navigator.gpu?.requestAdapter()) {
+   *   const ctx = await GpuContext.create();
+   *   const linear = await ctx.subgroupLanesLinear(128, 4);
+   *   ctx.destroy();
+   *   if (!ctx.hasSubgroups && linear) throw new Error("no subgroups, yet linear");
+   * }
+   * ```
+   */
+  async subgroupLanesLinear(threads: number, groupSize: number): Promise<boolean> {
+    if (!this.hasSubgroups) return false;
+    const key = `${threads}/${groupSize}`;
+    const known = this.#laneLayouts.get(key);
+    if (known !== undefined) return known;
+    const code = `@group(0) @binding(0) var<storage, read_write> out: array<u32>;
+@compute @workgroup_size(${threads})
+fn probe(@builtin(local_invocation_index) t: u32, @builtin(subgroup_invocation_id) lane: u32,
+  @builtin(subgroup_size) size: u32) {
+  out[2u * t] = lane;
+  out[2u * t + 1u] = size;
+}`;
+    const pipeline = await this.pipeline(code, "probe", {}, "subgroup-probe", ["read_write"]);
+    const buf = this.storage(threads * 8, "subgroup-probe");
+    try {
+      const enc = this.device.createCommandEncoder();
+      const pass = enc.beginComputePass();
+      pass.setPipeline(pipeline);
+      pass.setBindGroup(0, this.bindGroup(pipeline, [buf], "subgroup-probe"));
+      pass.dispatchWorkgroups(1);
+      pass.end();
+      this.device.queue.submit([enc.finish()]);
+      const got = new Uint32Array(await this.read(buf, 0, threads * 8));
+      let linear = true;
+      for (let t = 0; t < threads; t++) {
+        const [lane, size] = [got[2 * t], got[2 * t + 1]];
+        if (size === 0 || size % groupSize !== 0 || lane !== t % size) linear = false;
+      }
+      this.#laneLayouts.set(key, linear);
+      return linear;
+    } finally {
+      this.release(buf);
+    }
   }
 
   /**

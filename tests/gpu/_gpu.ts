@@ -67,3 +67,22 @@ if (NO_GPU === null && NO_F16 !== null) console.warn(`f16 GPU tests ignored: ${N
 export function gpuF16Test(name: string, fn: () => Promise<void>): void {
   Deno.test({ name, ignore: NO_F16 !== null, fn });
 }
+
+/** Why subgroup GPU tests are ignored here, or null when the device grants `subgroups`. */
+export const NO_SUBGROUPS: string | null = NO_GPU ??
+  await adapter!.requestDevice({ requiredFeatures: ["subgroups" as GPUFeatureName] }).then(
+    (d) => {
+      d.destroy();
+      return null;
+    },
+    (e) => `the WebGPU device refuses the subgroups feature (${(e as Error).message})`,
+  );
+
+if (NO_GPU === null && NO_SUBGROUPS !== null) {
+  console.warn(`subgroup GPU tests ignored: ${NO_SUBGROUPS}`);
+}
+
+/** Deno.test that needs `subgroups`; ignored, with the reason printed once, elsewhere. */
+export function gpuSubgroupTest(name: string, fn: () => Promise<void>): void {
+  Deno.test({ name, ignore: NO_SUBGROUPS !== null, fn });
+}

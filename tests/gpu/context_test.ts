@@ -1,6 +1,7 @@
 import { deepStrictEqual, ok as assert, rejects, strictEqual } from "node:assert/strict";
 import { GpuError } from "../../src/gpu/gpu_error.ts";
-import { gpuTest, withContext } from "./_gpu.ts";
+import { GpuContext } from "../../src/gpu/context.ts";
+import { gpuSubgroupTest, gpuTest, NO_SUBGROUPS, withContext } from "./_gpu.ts";
 
 gpuTest(
   "GpuContext.create() grants the adapter's maximum storage-binding and buffer limits",
@@ -51,3 +52,32 @@ gpuTest("GpuContext.read() returns what was written and release() returns the by
     ctx.checkAlive();
   });
 });
+
+gpuTest("GpuContext.create() grants subgroups exactly where the device accepts them", async () => {
+  // Deno does not list `subgroups` in adapter.features, so the context asks and falls back.
+  await withContext((ctx) => {
+    strictEqual(ctx.hasSubgroups, NO_SUBGROUPS === null);
+    strictEqual(ctx.device.features.has("subgroups"), ctx.hasSubgroups);
+    return Promise.resolve();
+  });
+  const ctx = await GpuContext.create({ allowSubgroups: false });
+  try {
+    strictEqual(ctx.hasSubgroups, false);
+    strictEqual(await ctx.subgroupLanesLinear(128, 4), false);
+  } finally {
+    ctx.destroy();
+  }
+});
+
+gpuSubgroupTest(
+  "GpuContext.subgroupLanesLinear() finds groups of 4 threads at consecutive lanes",
+  async () => {
+    // Every Vulkan driver we know lays a 1-D workgroup's threads out in lane order; the probe
+    // is what kernels trust, so it must say yes where the layout is plain.
+    await withContext(async (ctx) => {
+      assert(ctx.subgroupSizes.max === 0 || ctx.subgroupSizes.max >= 4);
+      strictEqual(await ctx.subgroupLanesLinear(128, 4), true);
+      strictEqual(await ctx.subgroupLanesLinear(128, 256), false);
+    });
+  },
+);
