@@ -9,7 +9,7 @@
 // named vec4 registers — written out, because naga's loops are not unrolled by every driver and
 // an indexed accumulator array lands in (slow) local memory.
 // The host prepends BM_M, BM_N, BK (multiples of 32, 32 and 4), the weight element type WT, the
-// compute type CT, SPLIT and PREFETCH (variant 2 below), all chosen once per device:
+// compute type CT and SPLIT, all chosen once per device:
 //   f32 path: WT = CT = f32, SPLIT = false — the canonical kernel.
 //   f16 path (only with `shader-f16`): WT = CT = f16, SPLIT = true — products and the sum of one
 //   BK-long k tile in f16 (packed half fma), each tile's partial added into an f32 accumulator.
@@ -21,11 +21,22 @@
 // bit. f16 path: the same, per k tile, with the tile partials summed in ascending order (its bits
 // depend on BK, fixed per device). Zero-filled tails add fma(0, 0, acc) = acc. No atomics.
 //
-// Variants of matmul_tiled (each bit-identical to the one before):
-//   1. load a k tile, barrier, products, barrier (8 × 8 outputs per thread in named registers).
-//   2. register prefetch (PREFETCH; default for f32 only): the next tile's global loads are in
-//      flight during this tile's products. H100, 16 × 1024 0.5B proof forward: f32 980 → 923 ms;
-//      f16 no gain. Without PREFETCH variant 1 runs unchanged.
+// Entry points (each bit-identical to matmul_tiled; the host picks one per dtype). Their speed on
+// NVIDIA hangs on code the driver might be expected to drop, so each is kept as the text that was
+// measured; H200, 0.5B shape, GPU ms of one gate_up [16384 × 896] · [9728 × 896]ᵀ
+// (bench/matmul_kernels.ts, 2026-11-25 23:52 UTC):
+//   1. matmul_tiled: load a k tile, barrier, products, barrier (8 × 8 outputs per thread in named
+//      registers) — the 21:05 kernel, verbatim. The f16 default: 7.8 ms (36.5 TFLOP/s). f32:
+//      12.8 ms.
+//   2. matmul_tiled_prefetch: with PREFETCH the next tile's global loads are in flight (in
+//      registers) during this tile's products — the 22:02 function, verbatim, dead `else` branch
+//      included. The f32 default: 10.8 ms (26.6 TFLOP/s). f16 through it: 11.4 ms with PREFETCH,
+//      11.3 ms without — the latter is what the f16 path ran from 22:02 until now, the regression
+//      (f16 matmuls 669 ms instead of 454 per forward). A rewrite without the dead branch and with
+//      this file's other epilogue ran f32 at 12.7 ms, so the bodies stay as they are.
+//   Tried and dropped (same bits, slower): 8 × 16 outputs per thread with half the threads (f16
+//   8.4 ms, f32 14.7 ms); BK = 64 for f16 (10.5 ms; it also changes the f16 bits).
+//   3. matmul_rows: at most 16 rows (decode), one thread per output column.
 
 struct Run {
   rows: u32,
@@ -140,27 +151,24 @@ fn put(item: u32, q: Quad) {
   }
 }
 
-// Epilogue of one output: bias, then the residual (y + out), as in Hugging Face.
-fn store1(gm: u32, n: u32, v: f32) {
-  if (gm >= run.rows || n >= p.n) {
+fn store(gm: u32, gn: u32, v: vec4<f32>) {
+  if (gm >= run.rows) {
     return;
   }
-  var o = v;
-  if ((p.flags & FLAG_BIAS) != 0u) {
-    o = o + b[p.bias_offset + n];
+  for (var q = 0u; q < 4u; q++) {
+    let n = gn + q;
+    if (n < p.n) {
+      var o = v[q];
+      if ((p.flags & FLAG_BIAS) != 0u) {
+        o = o + b[p.bias_offset + n];
+      }
+      let at = gm * p.ld_y + p.y_col_offset + n;
+      if ((p.flags & FLAG_ACCUMULATE) != 0u) {
+        o = y[at] + o;
+      }
+      y[at] = o;
+    }
   }
-  let at = gm * p.ld_y + p.y_col_offset + n;
-  if ((p.flags & FLAG_ACCUMULATE) != 0u) {
-    o = y[at] + o;
-  }
-  y[at] = o;
-}
-
-fn store(gm: u32, gn: u32, v: vec4<f32>) {
-  store1(gm, gn, v.x);
-  store1(gm, gn + 1u, v.y);
-  store1(gm, gn + 2u, v.z);
-  store1(gm, gn + 3u, v.w);
 }
 
 @compute @workgroup_size(THREADS)
@@ -205,11 +213,162 @@ fn matmul_tiled(
   var s6_1 = vec4<f32>(0.0);
   var s7_0 = vec4<f32>(0.0);
   var s7_1 = vec4<f32>(0.0);
+  for (var k0 = 0u; k0 < p.k; k0 += BK) {
+    // Each item moves a 4-row by 4-k block, transposed in registers, so stores are vec4 too.
+    for (var item = tid; item < (BM_M / 4u) * KQ; item += THREADS) {
+      let mq = item / KQ;
+      let kq = item % KQ;
+      let gk = k0 / 4u + kq;
+      let gm = m0 + mq * 4u;
+      let v0 = load_x(gm, gk, k4);
+      let v1 = load_x(gm + 1u, gk, k4);
+      let v2 = load_x(gm + 2u, gk, k4);
+      let v3 = load_x(gm + 3u, gk, k4);
+      let at = kq * 4u * (BM_M / 4u) + mq;
+      x_tile[at] = vec4<CT>(vec4<f32>(v0.x, v1.x, v2.x, v3.x));
+      x_tile[at + BM_M / 4u] = vec4<CT>(vec4<f32>(v0.y, v1.y, v2.y, v3.y));
+      x_tile[at + 2u * (BM_M / 4u)] = vec4<CT>(vec4<f32>(v0.z, v1.z, v2.z, v3.z));
+      x_tile[at + 3u * (BM_M / 4u)] = vec4<CT>(vec4<f32>(v0.w, v1.w, v2.w, v3.w));
+    }
+    for (var item = tid; item < (BM_N / 4u) * KQ; item += THREADS) {
+      let nq = item / KQ;
+      let kq = item % KQ;
+      let gk = k0 / 4u + kq;
+      let gn = n0 + nq * 4u;
+      let v0 = load_w(gn, gk, k4);
+      let v1 = load_w(gn + 1u, gk, k4);
+      let v2 = load_w(gn + 2u, gk, k4);
+      let v3 = load_w(gn + 3u, gk, k4);
+      let at = kq * 4u * (BM_N / 4u) + nq;
+      w_tile[at] = vec4<CT>(vec4<f32>(v0.x, v1.x, v2.x, v3.x));
+      w_tile[at + BM_N / 4u] = vec4<CT>(vec4<f32>(v0.y, v1.y, v2.y, v3.y));
+      w_tile[at + 2u * (BM_N / 4u)] = vec4<CT>(vec4<f32>(v0.z, v1.z, v2.z, v3.z));
+      w_tile[at + 3u * (BM_N / 4u)] = vec4<CT>(vec4<f32>(v0.w, v1.w, v2.w, v3.w));
+    }
+    workgroupBarrier();
+    for (var kk = 0u; kk < BK; kk++) {
+      let a0 = x_tile[kk * (BM_M / 4u) + tm];
+      let a1 = x_tile[kk * (BM_M / 4u) + tm + THREADS_M];
+      let b0 = w_tile[kk * (BM_N / 4u) + tn];
+      let b1 = w_tile[kk * (BM_N / 4u) + tn + THREADS_N];
+      c0_0 = fma(vec4<CT>(a0.x), b0, c0_0);
+      c0_1 = fma(vec4<CT>(a0.x), b1, c0_1);
+      c1_0 = fma(vec4<CT>(a0.y), b0, c1_0);
+      c1_1 = fma(vec4<CT>(a0.y), b1, c1_1);
+      c2_0 = fma(vec4<CT>(a0.z), b0, c2_0);
+      c2_1 = fma(vec4<CT>(a0.z), b1, c2_1);
+      c3_0 = fma(vec4<CT>(a0.w), b0, c3_0);
+      c3_1 = fma(vec4<CT>(a0.w), b1, c3_1);
+      c4_0 = fma(vec4<CT>(a1.x), b0, c4_0);
+      c4_1 = fma(vec4<CT>(a1.x), b1, c4_1);
+      c5_0 = fma(vec4<CT>(a1.y), b0, c5_0);
+      c5_1 = fma(vec4<CT>(a1.y), b1, c5_1);
+      c6_0 = fma(vec4<CT>(a1.z), b0, c6_0);
+      c6_1 = fma(vec4<CT>(a1.z), b1, c6_1);
+      c7_0 = fma(vec4<CT>(a1.w), b0, c7_0);
+      c7_1 = fma(vec4<CT>(a1.w), b1, c7_1);
+    }
+    if (SPLIT) {
+      s0_0 = s0_0 + vec4<f32>(c0_0);
+      c0_0 = vec4<CT>(0.0);
+      s0_1 = s0_1 + vec4<f32>(c0_1);
+      c0_1 = vec4<CT>(0.0);
+      s1_0 = s1_0 + vec4<f32>(c1_0);
+      c1_0 = vec4<CT>(0.0);
+      s1_1 = s1_1 + vec4<f32>(c1_1);
+      c1_1 = vec4<CT>(0.0);
+      s2_0 = s2_0 + vec4<f32>(c2_0);
+      c2_0 = vec4<CT>(0.0);
+      s2_1 = s2_1 + vec4<f32>(c2_1);
+      c2_1 = vec4<CT>(0.0);
+      s3_0 = s3_0 + vec4<f32>(c3_0);
+      c3_0 = vec4<CT>(0.0);
+      s3_1 = s3_1 + vec4<f32>(c3_1);
+      c3_1 = vec4<CT>(0.0);
+      s4_0 = s4_0 + vec4<f32>(c4_0);
+      c4_0 = vec4<CT>(0.0);
+      s4_1 = s4_1 + vec4<f32>(c4_1);
+      c4_1 = vec4<CT>(0.0);
+      s5_0 = s5_0 + vec4<f32>(c5_0);
+      c5_0 = vec4<CT>(0.0);
+      s5_1 = s5_1 + vec4<f32>(c5_1);
+      c5_1 = vec4<CT>(0.0);
+      s6_0 = s6_0 + vec4<f32>(c6_0);
+      c6_0 = vec4<CT>(0.0);
+      s6_1 = s6_1 + vec4<f32>(c6_1);
+      c6_1 = vec4<CT>(0.0);
+      s7_0 = s7_0 + vec4<f32>(c7_0);
+      c7_0 = vec4<CT>(0.0);
+      s7_1 = s7_1 + vec4<f32>(c7_1);
+      c7_1 = vec4<CT>(0.0);
+    }
+    workgroupBarrier();
+  }
+  store(m0 + (tm + 0u * THREADS_M) * 4u + 0u, n0 + (tn + 0u * THREADS_N) * 4u, select(vec4<f32>(c0_0), s0_0, SPLIT));
+  store(m0 + (tm + 0u * THREADS_M) * 4u + 0u, n0 + (tn + 1u * THREADS_N) * 4u, select(vec4<f32>(c0_1), s0_1, SPLIT));
+  store(m0 + (tm + 0u * THREADS_M) * 4u + 1u, n0 + (tn + 0u * THREADS_N) * 4u, select(vec4<f32>(c1_0), s1_0, SPLIT));
+  store(m0 + (tm + 0u * THREADS_M) * 4u + 1u, n0 + (tn + 1u * THREADS_N) * 4u, select(vec4<f32>(c1_1), s1_1, SPLIT));
+  store(m0 + (tm + 0u * THREADS_M) * 4u + 2u, n0 + (tn + 0u * THREADS_N) * 4u, select(vec4<f32>(c2_0), s2_0, SPLIT));
+  store(m0 + (tm + 0u * THREADS_M) * 4u + 2u, n0 + (tn + 1u * THREADS_N) * 4u, select(vec4<f32>(c2_1), s2_1, SPLIT));
+  store(m0 + (tm + 0u * THREADS_M) * 4u + 3u, n0 + (tn + 0u * THREADS_N) * 4u, select(vec4<f32>(c3_0), s3_0, SPLIT));
+  store(m0 + (tm + 0u * THREADS_M) * 4u + 3u, n0 + (tn + 1u * THREADS_N) * 4u, select(vec4<f32>(c3_1), s3_1, SPLIT));
+  store(m0 + (tm + 1u * THREADS_M) * 4u + 0u, n0 + (tn + 0u * THREADS_N) * 4u, select(vec4<f32>(c4_0), s4_0, SPLIT));
+  store(m0 + (tm + 1u * THREADS_M) * 4u + 0u, n0 + (tn + 1u * THREADS_N) * 4u, select(vec4<f32>(c4_1), s4_1, SPLIT));
+  store(m0 + (tm + 1u * THREADS_M) * 4u + 1u, n0 + (tn + 0u * THREADS_N) * 4u, select(vec4<f32>(c5_0), s5_0, SPLIT));
+  store(m0 + (tm + 1u * THREADS_M) * 4u + 1u, n0 + (tn + 1u * THREADS_N) * 4u, select(vec4<f32>(c5_1), s5_1, SPLIT));
+  store(m0 + (tm + 1u * THREADS_M) * 4u + 2u, n0 + (tn + 0u * THREADS_N) * 4u, select(vec4<f32>(c6_0), s6_0, SPLIT));
+  store(m0 + (tm + 1u * THREADS_M) * 4u + 2u, n0 + (tn + 1u * THREADS_N) * 4u, select(vec4<f32>(c6_1), s6_1, SPLIT));
+  store(m0 + (tm + 1u * THREADS_M) * 4u + 3u, n0 + (tn + 0u * THREADS_N) * 4u, select(vec4<f32>(c7_0), s7_0, SPLIT));
+  store(m0 + (tm + 1u * THREADS_M) * 4u + 3u, n0 + (tn + 1u * THREADS_N) * 4u, select(vec4<f32>(c7_1), s7_1, SPLIT));
+}
+
+@compute @workgroup_size(THREADS)
+fn matmul_tiled_prefetch(
+  @builtin(workgroup_id) wg: vec3<u32>,
+  @builtin(local_invocation_index) tid: u32,
+) {
+  let m0 = wg.y * BM_M;
+  let n0 = wg.x * BM_N;
+  let tn = tid % THREADS_N;
+  let tm = tid / THREADS_N;
+  let k4 = p.k / 4u;
+  var c0_0 = vec4<CT>(0.0);
+  var c0_1 = vec4<CT>(0.0);
+  var c1_0 = vec4<CT>(0.0);
+  var c1_1 = vec4<CT>(0.0);
+  var c2_0 = vec4<CT>(0.0);
+  var c2_1 = vec4<CT>(0.0);
+  var c3_0 = vec4<CT>(0.0);
+  var c3_1 = vec4<CT>(0.0);
+  var c4_0 = vec4<CT>(0.0);
+  var c4_1 = vec4<CT>(0.0);
+  var c5_0 = vec4<CT>(0.0);
+  var c5_1 = vec4<CT>(0.0);
+  var c6_0 = vec4<CT>(0.0);
+  var c6_1 = vec4<CT>(0.0);
+  var c7_0 = vec4<CT>(0.0);
+  var c7_1 = vec4<CT>(0.0);
+  var s0_0 = vec4<f32>(0.0);
+  var s0_1 = vec4<f32>(0.0);
+  var s1_0 = vec4<f32>(0.0);
+  var s1_1 = vec4<f32>(0.0);
+  var s2_0 = vec4<f32>(0.0);
+  var s2_1 = vec4<f32>(0.0);
+  var s3_0 = vec4<f32>(0.0);
+  var s3_1 = vec4<f32>(0.0);
+  var s4_0 = vec4<f32>(0.0);
+  var s4_1 = vec4<f32>(0.0);
+  var s5_0 = vec4<f32>(0.0);
+  var s5_1 = vec4<f32>(0.0);
+  var s6_0 = vec4<f32>(0.0);
+  var s6_1 = vec4<f32>(0.0);
+  var s7_0 = vec4<f32>(0.0);
+  var s7_1 = vec4<f32>(0.0);
   // With PREFETCH the next k tile's global loads are issued before this tile's products, so
   // their latency hides behind the arithmetic (at the cost of 4 × 4 registers per item); without
-  // it each tile is loaded and stored right before its products (variant 1, kept inline: the
-  // f16 path ran 57 % slower in its matmuls through the fetch/put helpers on the H100). The
-  // values, and so the bits, are the same either way.
+  // it each tile is loaded and stored right before its products. The values, and so the bits,
+  // are the same either way. The host always sets PREFETCH here (f16 uses matmul_tiled); the
+  // `else` branch stays because removing it slowed the f32 kernel (see the header).
   var f0: Quad;
   var f1: Quad;
   var f2: Quad;
@@ -337,22 +496,45 @@ fn matmul_tiled(
     }
     workgroupBarrier();
   }
-  store(m0 + (tm + 0u * THREADS_M) * 4u + 0u, n0 + (tn + 0u * THREADS_N) * 4u, select(vec4<f32>(c0_0), s0_0, SPLIT));
-  store(m0 + (tm + 0u * THREADS_M) * 4u + 0u, n0 + (tn + 1u * THREADS_N) * 4u, select(vec4<f32>(c0_1), s0_1, SPLIT));
-  store(m0 + (tm + 0u * THREADS_M) * 4u + 1u, n0 + (tn + 0u * THREADS_N) * 4u, select(vec4<f32>(c1_0), s1_0, SPLIT));
-  store(m0 + (tm + 0u * THREADS_M) * 4u + 1u, n0 + (tn + 1u * THREADS_N) * 4u, select(vec4<f32>(c1_1), s1_1, SPLIT));
-  store(m0 + (tm + 0u * THREADS_M) * 4u + 2u, n0 + (tn + 0u * THREADS_N) * 4u, select(vec4<f32>(c2_0), s2_0, SPLIT));
-  store(m0 + (tm + 0u * THREADS_M) * 4u + 2u, n0 + (tn + 1u * THREADS_N) * 4u, select(vec4<f32>(c2_1), s2_1, SPLIT));
-  store(m0 + (tm + 0u * THREADS_M) * 4u + 3u, n0 + (tn + 0u * THREADS_N) * 4u, select(vec4<f32>(c3_0), s3_0, SPLIT));
-  store(m0 + (tm + 0u * THREADS_M) * 4u + 3u, n0 + (tn + 1u * THREADS_N) * 4u, select(vec4<f32>(c3_1), s3_1, SPLIT));
-  store(m0 + (tm + 1u * THREADS_M) * 4u + 0u, n0 + (tn + 0u * THREADS_N) * 4u, select(vec4<f32>(c4_0), s4_0, SPLIT));
-  store(m0 + (tm + 1u * THREADS_M) * 4u + 0u, n0 + (tn + 1u * THREADS_N) * 4u, select(vec4<f32>(c4_1), s4_1, SPLIT));
-  store(m0 + (tm + 1u * THREADS_M) * 4u + 1u, n0 + (tn + 0u * THREADS_N) * 4u, select(vec4<f32>(c5_0), s5_0, SPLIT));
-  store(m0 + (tm + 1u * THREADS_M) * 4u + 1u, n0 + (tn + 1u * THREADS_N) * 4u, select(vec4<f32>(c5_1), s5_1, SPLIT));
-  store(m0 + (tm + 1u * THREADS_M) * 4u + 2u, n0 + (tn + 0u * THREADS_N) * 4u, select(vec4<f32>(c6_0), s6_0, SPLIT));
-  store(m0 + (tm + 1u * THREADS_M) * 4u + 2u, n0 + (tn + 1u * THREADS_N) * 4u, select(vec4<f32>(c6_1), s6_1, SPLIT));
-  store(m0 + (tm + 1u * THREADS_M) * 4u + 3u, n0 + (tn + 0u * THREADS_N) * 4u, select(vec4<f32>(c7_0), s7_0, SPLIT));
-  store(m0 + (tm + 1u * THREADS_M) * 4u + 3u, n0 + (tn + 1u * THREADS_N) * 4u, select(vec4<f32>(c7_1), s7_1, SPLIT));
+  store4(m0 + (tm + 0u * THREADS_M) * 4u + 0u, n0 + (tn + 0u * THREADS_N) * 4u, select(vec4<f32>(c0_0), s0_0, SPLIT));
+  store4(m0 + (tm + 0u * THREADS_M) * 4u + 0u, n0 + (tn + 1u * THREADS_N) * 4u, select(vec4<f32>(c0_1), s0_1, SPLIT));
+  store4(m0 + (tm + 0u * THREADS_M) * 4u + 1u, n0 + (tn + 0u * THREADS_N) * 4u, select(vec4<f32>(c1_0), s1_0, SPLIT));
+  store4(m0 + (tm + 0u * THREADS_M) * 4u + 1u, n0 + (tn + 1u * THREADS_N) * 4u, select(vec4<f32>(c1_1), s1_1, SPLIT));
+  store4(m0 + (tm + 0u * THREADS_M) * 4u + 2u, n0 + (tn + 0u * THREADS_N) * 4u, select(vec4<f32>(c2_0), s2_0, SPLIT));
+  store4(m0 + (tm + 0u * THREADS_M) * 4u + 2u, n0 + (tn + 1u * THREADS_N) * 4u, select(vec4<f32>(c2_1), s2_1, SPLIT));
+  store4(m0 + (tm + 0u * THREADS_M) * 4u + 3u, n0 + (tn + 0u * THREADS_N) * 4u, select(vec4<f32>(c3_0), s3_0, SPLIT));
+  store4(m0 + (tm + 0u * THREADS_M) * 4u + 3u, n0 + (tn + 1u * THREADS_N) * 4u, select(vec4<f32>(c3_1), s3_1, SPLIT));
+  store4(m0 + (tm + 1u * THREADS_M) * 4u + 0u, n0 + (tn + 0u * THREADS_N) * 4u, select(vec4<f32>(c4_0), s4_0, SPLIT));
+  store4(m0 + (tm + 1u * THREADS_M) * 4u + 0u, n0 + (tn + 1u * THREADS_N) * 4u, select(vec4<f32>(c4_1), s4_1, SPLIT));
+  store4(m0 + (tm + 1u * THREADS_M) * 4u + 1u, n0 + (tn + 0u * THREADS_N) * 4u, select(vec4<f32>(c5_0), s5_0, SPLIT));
+  store4(m0 + (tm + 1u * THREADS_M) * 4u + 1u, n0 + (tn + 1u * THREADS_N) * 4u, select(vec4<f32>(c5_1), s5_1, SPLIT));
+  store4(m0 + (tm + 1u * THREADS_M) * 4u + 2u, n0 + (tn + 0u * THREADS_N) * 4u, select(vec4<f32>(c6_0), s6_0, SPLIT));
+  store4(m0 + (tm + 1u * THREADS_M) * 4u + 2u, n0 + (tn + 1u * THREADS_N) * 4u, select(vec4<f32>(c6_1), s6_1, SPLIT));
+  store4(m0 + (tm + 1u * THREADS_M) * 4u + 3u, n0 + (tn + 0u * THREADS_N) * 4u, select(vec4<f32>(c7_0), s7_0, SPLIT));
+  store4(m0 + (tm + 1u * THREADS_M) * 4u + 3u, n0 + (tn + 1u * THREADS_N) * 4u, select(vec4<f32>(c7_1), s7_1, SPLIT));
+}
+
+// Epilogue of one output: bias, then the residual (y + out), as in Hugging Face.
+fn store1(gm: u32, n: u32, v: f32) {
+  if (gm >= run.rows || n >= p.n) {
+    return;
+  }
+  var o = v;
+  if ((p.flags & FLAG_BIAS) != 0u) {
+    o = o + b[p.bias_offset + n];
+  }
+  let at = gm * p.ld_y + p.y_col_offset + n;
+  if ((p.flags & FLAG_ACCUMULATE) != 0u) {
+    o = y[at] + o;
+  }
+  y[at] = o;
+}
+
+fn store4(gm: u32, gn: u32, v: vec4<f32>) {
+  store1(gm, gn, v.x);
+  store1(gm, gn + 1u, v.y);
+  store1(gm, gn + 2u, v.z);
+  store1(gm, gn + 3u, v.w);
 }
 
 // matmul_rows: the same products for at most ROWS_MAX rows (decode: one row per sequence), one

@@ -180,3 +180,18 @@ gpuF16Test(
     });
   },
 );
+
+gpuF16Test(
+  "MatmulKernel.bind() in f16 gives the same bits with and without the register prefetch",
+  async () => {
+    // Both entry points sum each k tile in f16 and the tiles in f32, in one order.
+    const M = 45, N = 70, K = 72;
+    const x = randomFloats(M * K, 17), w = randomFloats(N * K, 18), b = randomFloats(N, 19);
+    await withContext(async (ctx) => {
+      const args = [x, w, b, null, M, N, K, undefined, false, "f16"] as const;
+      const base = await runMatmul(ctx, MATMUL_TILES_SMALL, ...args);
+      const pre = await runMatmul(ctx, { ...MATMUL_TILES_SMALL, prefetch: true }, ...args);
+      assert(sameBits(base, pre), "the prefetch changed the f16 bits");
+    });
+  },
+);
