@@ -19,6 +19,30 @@ export const ATTENTION_KT = 16;
 export const ATTENTION_THREADS_PER_ROW = 4;
 /** Largest head size: the shader holds at most 8 output vec4s per thread in named registers. */
 const ATTENTION_MAX_HS = 128;
+/** Keys per shared-memory load by default. Not part of the arithmetic order (each load runs its
+ * KT-key tiles one by one). 32 and 64 were slower on the H200 (0.5B shape, one layer: 16 keys
+ * 4.5 ms, 32 keys 7.7 ms, 64 keys 7.6 ms): the larger tiles cost more workgroups per SM than the
+ * saved barriers bring. */
+const ATTENTION_KL_DEFAULT = 16;
+
+/** Options of {@link AttentionKernel.create}. */
+export interface AttentionOptions {
+  /** Keys per shared-memory load (a multiple of {@link ATTENTION_KT}); default 16. Same bits for
+   * every value. */
+  keysPerLoad?: number;
+  /** Query rows per block and workgroup: 16, 32 or 64 (default 32 where the workgroup memory
+   * allows, else 16). Same bits for every value. */
+  rowsPerBlock?: number;
+  /** Share a row's max and weights by subgroup shuffles (attention_rows_sg; same bits). Default:
+   * where the device grants `subgroups` and {@link GpuContext.subgroupLanesLinear} holds. */
+  subgroups?: boolean;
+}
+
+/** Where attention.wgsl's two entry points start: each is compiled with the common part above
+ * the first line alone (attention_rows_sg needs `subgroups`, and its module then holds no
+ * shared score arrays: more workgroups fit in shared memory). */
+const SHARED_SECTION = "// ---- attention_rows:";
+const SUBGROUP_SECTION = "// ---- attention_rows_sg";
 
 /** Head layout. */
 export interface AttentionShape {
@@ -108,13 +132,22 @@ export class AttentionKernel {
   readonly hs: number;
   /** Query rows per block this kernel takes (pass it to {@link attentionBlocks}). */
   readonly qb: number;
+  /** Whether the subgroup-shuffle entry point runs (same bits as the shared-memory one). */
+  readonly subgroups: boolean;
   readonly #ctx: GpuContext;
   readonly #pipeline: GPUComputePipeline;
 
-  private constructor(ctx: GpuContext, hs: number, qb: number, pipeline: GPUComputePipeline) {
+  private constructor(
+    ctx: GpuContext,
+    hs: number,
+    qb: number,
+    subgroups: boolean,
+    pipeline: GPUComputePipeline,
+  ) {
     this.#ctx = ctx;
     this.hs = hs;
     this.qb = qb;
+    this.subgroups = subgroups;
     this.#pipeline = pipeline;
   }
 
@@ -123,32 +156,60 @@ export class AttentionKernel {
    *
    * @param ctx The context.
    * @param hs Head size (a multiple of 4, at most 128).
+   * @param options Keys per shared-memory load, rows per block, subgroups.
    * @returns The kernel.
    * @throws {GpuError} When the head size does not fit.
+   * @throws {RangeError} When keysPerLoad is not a positive multiple of {@link ATTENTION_KT} or
+   * rowsPerBlock is not 16, 32 or 64.
    */
-  static async create(ctx: GpuContext, hs: number): Promise<AttentionKernel> {
-    const sharedBytes = (qb: number) =>
-      4 * (qb * (hs + 4) + ATTENTION_KT * (2 * hs + 4) + 2 * qb * (ATTENTION_KT + 1));
-    const qb = sharedBytes(ATTENTION_QB) <= ctx.limits.maxComputeWorkgroupStorageSize
-      ? ATTENTION_QB
-      : ATTENTION_QB_SMALL;
+  static async create(
+    ctx: GpuContext,
+    hs: number,
+    options: AttentionOptions = {},
+  ): Promise<AttentionKernel> {
+    const sharedBytes = (qb: number, kl: number) =>
+      4 * (qb * (hs + 4) + kl * (2 * hs + 4) + 2 * qb * (ATTENTION_KT + 1));
+    const room = ctx.limits.maxComputeWorkgroupStorageSize;
+    const qb = options.rowsPerBlock ??
+      (sharedBytes(ATTENTION_QB, ATTENTION_KT) <= room ? ATTENTION_QB : ATTENTION_QB_SMALL);
+    if (![16, 32, 64].includes(qb)) {
+      throw new RangeError(`Invalid rowsPerBlock: got ${qb}, expected 16, 32 or 64`);
+    }
+    const kl = options.keysPerLoad ?? ATTENTION_KL_DEFAULT;
     const wg = qb * ATTENTION_THREADS_PER_ROW;
-    const shared = sharedBytes(qb);
+    const shared = sharedBytes(qb, kl);
+    if (kl % ATTENTION_KT !== 0 || kl <= 0) {
+      throw new RangeError(
+        `Invalid keysPerLoad: got ${kl}, expected a positive multiple of ${ATTENTION_KT}`,
+      );
+    }
     if (
       hs % 4 !== 0 || hs > ATTENTION_MAX_HS || wg > ctx.limits.maxComputeInvocationsPerWorkgroup ||
-      shared > ctx.limits.maxComputeWorkgroupStorageSize
+      shared > room
     ) {
       throw new GpuError(
         "shape",
         `Attention cannot run head size ${hs}: it must be a multiple of 4 and at most ${ATTENTION_MAX_HS}, use at most ${ctx.limits.maxComputeInvocationsPerWorkgroup} threads (needs ${wg}) and at most ${ctx.limits.maxComputeWorkgroupStorageSize} bytes of workgroup memory (needs ${shared})`,
       );
     }
+    const linear = await ctx.subgroupLanesLinear(wg, ATTENTION_THREADS_PER_ROW);
+    if (options.subgroups === true && !linear) {
+      throw new GpuError(
+        "limits",
+        `Attention with subgroups needs the subgroups feature (granted: ${ctx.hasSubgroups}) and lanes in thread order in groups of ${ATTENTION_THREADS_PER_ROW} (found otherwise); leave the subgroups option unset`,
+      );
+    }
+    const sg = options.subgroups ?? linear;
     const header = `const HS: u32 = ${hs}u;
 const QB: u32 = ${qb}u;
 const KT: u32 = ${ATTENTION_KT}u;
+const KL: u32 = ${kl}u;
 const WG: u32 = ${wg}u;
 `;
-    const p = await ctx.pipeline(header + code, "attention_rows", {}, `attention-hs${hs}`, [
+    const [common, sgAt] = [code.indexOf(SHARED_SECTION), code.indexOf(SUBGROUP_SECTION)];
+    const text = code.slice(0, common) + (sg ? code.slice(sgAt) : code.slice(common, sgAt));
+    const entry = sg ? "attention_rows_sg" : "attention_rows";
+    const p = await ctx.pipeline(header + text, entry, {}, `attention-hs${hs}-kl${kl}-${entry}`, [
       "uniform",
       "uniform",
       "read",
@@ -157,7 +218,7 @@ const WG: u32 = ${wg}u;
       "read",
       "read_write",
     ]);
-    return new AttentionKernel(ctx, hs, qb, p);
+    return new AttentionKernel(ctx, hs, qb, sg, p);
   }
 
   /**

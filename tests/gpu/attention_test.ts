@@ -1,7 +1,18 @@
 import { ok as assert } from "node:assert/strict";
-import { attentionBlocks, AttentionKernel } from "../../src/gpu/attention.ts";
+import {
+  attentionBlocks,
+  AttentionKernel,
+  type AttentionOptions,
+} from "../../src/gpu/attention.ts";
 import type { GpuContext } from "../../src/gpu/context.ts";
-import { gpuTest, maxAbsDiff, randomFloats, sameBits, withContext } from "./_gpu.ts";
+import {
+  gpuSubgroupTest,
+  gpuTest,
+  maxAbsDiff,
+  randomFloats,
+  sameBits,
+  withContext,
+} from "./_gpu.ts";
 import { dispatch, readF32, upload } from "./_run.ts";
 
 const NH = 4, NKV = 2, HS = 32, T = 40;
@@ -33,8 +44,12 @@ function reference(): Float64Array {
   return out;
 }
 
-async function attend(ctx: GpuContext, blocks: Uint32Array): Promise<Float32Array> {
-  const kernel = await AttentionKernel.create(ctx, HS);
+async function attend(
+  ctx: GpuContext,
+  blocks: Uint32Array,
+  options: AttentionOptions = {},
+): Promise<Float32Array> {
+  const kernel = await AttentionKernel.create(ctx, HS, options);
   const run = ctx.uniform(new Uint32Array([T, 0, 0, 0]), "run");
   const o = ctx.storage(T * NH * HS * 4, "o");
   const op = kernel.bind(
@@ -86,6 +101,78 @@ gpuTest(
       );
       assert(sameBits(blocked, single), "one-row blocks changed the bits");
       assert(sameBits(blocked, shifted), "block boundaries changed the bits");
+    });
+  },
+);
+
+gpuTest("AttentionKernel.create() gives the same bits for 16 keys per load as for 64", async () => {
+  // The load size only groups the 16-key tiles; each tile's arithmetic is unchanged. T = 40 ends
+  // inside the first 64-key load, and one-row blocks end anywhere. (Each size is one more
+  // pipeline, about a minute of llvmpipe compile time: two sizes only.)
+  const all = attentionBlocks([{ firstRow: 0, count: T, kvBase: 0, firstPos: 0 }]);
+  const single = attentionBlocks(
+    Array.from({ length: T }, (_, t) => ({ firstRow: t, count: 1, kvBase: 0, firstPos: t })),
+  );
+  await withContext(async (ctx) => {
+    const base = await attend(ctx, all, { keysPerLoad: 16 });
+    assert(sameBits(base, await attend(ctx, all, { keysPerLoad: 64 })), "64 keys per load");
+    assert(sameBits(base, await attend(ctx, single, { keysPerLoad: 64 })), "64, one-row blocks");
+  });
+});
+
+gpuTest("AttentionKernel.create() rejects keysPerLoad that is not a multiple of 16", async () => {
+  await withContext(async (ctx) => {
+    await AttentionKernel.create(ctx, HS, { keysPerLoad: 24 }).then(
+      () => assert(false, "no error"),
+      (e) => assert(e instanceof RangeError && /24/.test(e.message), String(e)),
+    );
+  });
+});
+
+gpuSubgroupTest(
+  "AttentionKernel.create() gives the same bits with subgroup shuffles as through shared memory",
+  async () => {
+    // Same values, same order: the max is exact, the weights move unchanged between lanes.
+    await withContext(async (ctx) => {
+      for (const hs of [32, 64, 128]) {
+        const [nh, nkv, t] = [4, 2, 70];
+        const data = [randomFloats(t * nh * hs, hs + 1, 2)];
+        data.push(randomFloats(t * nkv * hs, hs + 2, 2), randomFloats(t * nkv * hs, hs + 3));
+        const run = ctx.uniform(new Uint32Array([t, 0, 0, 0]), "run");
+        const [qb, kb, vb] = data.map((d) => upload(ctx, d));
+        const out = async (blocks: Uint32Array, subgroups: boolean) => {
+          const kernel = await AttentionKernel.create(ctx, hs, { subgroups });
+          assert(kernel.subgroups === subgroups);
+          const o = ctx.storage(t * nh * hs * 4, "o");
+          const op = kernel.bind({ nh, nkv, hs }, run, upload(ctx, blocks), qb, kb, vb, o);
+          await dispatch(ctx, op, blocks.length / 4);
+          return await readF32(ctx, o, t * nh * hs);
+        };
+        const all = attentionBlocks([{ firstRow: 0, count: t, kvBase: 0, firstPos: 0 }]);
+        const single = attentionBlocks(
+          Array.from({ length: t }, (_, i) => ({ firstRow: i, count: 1, kvBase: 0, firstPos: i })),
+        );
+        const base = await out(all, false);
+        assert(sameBits(base, await out(all, true)), `HS ${hs}: subgroups changed the bits`);
+        assert(sameBits(base, await out(single, true)), `HS ${hs}: one-row blocks`);
+      }
+    });
+  },
+);
+
+gpuTest(
+  "AttentionKernel.create() gives the same bits with 16 rows per block as with 32",
+  async () => {
+    // Rows per block only decides which rows share a workgroup; each row's arithmetic is its own.
+    const runs = [{ firstRow: 0, count: T, kvBase: 0, firstPos: 0 }];
+    await withContext(async (ctx) => {
+      const base = await attend(ctx, attentionBlocks(runs, 32), { rowsPerBlock: 32 });
+      const small = await attend(ctx, attentionBlocks(runs, 16), { rowsPerBlock: 16 });
+      assert(sameBits(base, small), "16 rows per block changed the bits");
+      await AttentionKernel.create(ctx, HS, { rowsPerBlock: 24 }).then(
+        () => assert(false, "no error for 24 rows per block"),
+        (e) => assert(e instanceof RangeError && /24/.test(e.message), String(e)),
+      );
     });
   },
 );
