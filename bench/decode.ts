@@ -212,6 +212,58 @@ async function run(mode: string, samplingName: string, timed: boolean): Promise<
   }
 }
 
+/**
+ * Greedy with `select.greedy`: each step's argmax is fed on the device, one readback per chunk
+ * of `chunk` steps (what generate() does for greedy without a repetition penalty).
+ */
+async function runChunked(chunk: number, timed: boolean): Promise<void> {
+  const params = SAMPLING.greedy;
+  const request = candidateRequest(params, V)!;
+  const session = model.startGeneration(B, P + S + 1);
+  const select = session.select!;
+  const first = await select.prefill(Array.from({ length: B }, () => prompt), request);
+  let next = first.candidates.map((c) => sampleFromCandidates(c, [...prompt], params, rng0)!);
+  session.resetPhaseTimes();
+  const t = performance.now();
+  for (let done = 0; done < S; done += chunk) {
+    const steps = Math.min(chunk, S - done);
+    const out = await select.greedy!(next, steps);
+    next = Array.from(out.tokens.subarray((steps - 1) * B, steps * B));
+  }
+  const ms = performance.now() - t;
+  const phases = session.phaseTimes();
+  session.dispose();
+  if (!timed) return;
+  const common = {
+    device,
+    shape: `${shape} B=${B} prompt=${P} steps=${S}`,
+    precision,
+    sampling: "greedy",
+    mode: `device_chunk${chunk}`,
+  };
+  console.log(JSON.stringify({
+    name: "decode",
+    ...common,
+    metric: "tokens_per_s",
+    value: Math.round((B * S) / (ms / 1000)),
+    unit: "tok/s",
+    iterations: S,
+    meanStepMs: round2(ms / S),
+  }));
+  for (const phase of ["write", "encode", "submit"] as const) {
+    console.log(JSON.stringify({
+      name: "decode_phase",
+      ...common,
+      phase,
+      metric: "ms_per_step",
+      value: round2(phases.ms[phase] / S),
+      unit: "ms",
+      iterations: S,
+    }));
+  }
+}
+const rng0 = new SeededRandom(0);
+
 /** N device-mode sessions decoding concurrently; aggregate tokens/s. */
 async function runConcurrent(n: number, samplingName: string): Promise<void> {
   const params = SAMPLING[samplingName];
@@ -266,6 +318,10 @@ for (const samplingName of samplings) {
     await run(mode, samplingName, true);
   }
   if (SESSIONS > 1 && modes.includes("device")) await runConcurrent(SESSIONS, samplingName);
+  if (samplingName === "greedy" && modes.includes("device")) {
+    await runChunked(16, false);
+    await runChunked(16, true);
+  }
 }
 console.log(JSON.stringify({
   name: "map_floor",

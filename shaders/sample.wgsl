@@ -174,3 +174,46 @@ fn sample_topm(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_i
     gathered[row * p.g + j] = logits[base + min(seen[row * p.g + j], p.v - 1u)];
   }
 }
+
+// sample_feed: greedy decoding without the host. Per row, the argmax of the M candidates that
+// sample_topm left in `top` (largest logit, lowest id among equals: with no repetition penalty
+// this is the full row's argmax, as an id outside the M ranks below every candidate holding the
+// same value); it becomes the token the next step embeds (`next`) and is logged at slot
+// log_offset + row with bit 31 set when the row held a NaN logit (the host then redoes the
+// generation with full rows: NaN breaks the CPU argmax's order).
+// Bindings: 0 feed params, 1 top (read), 2 next (read_write), 3 log (read_write).
+// Dispatch: (ceil(rows / WG), 1, 1) workgroups of WG threads, one row each.
+
+struct Feed {
+  rows: u32,
+  m: u32,
+  log_offset: u32,
+  _pad: u32,
+}
+
+@group(0) @binding(0) var<uniform> fp: Feed;
+@group(0) @binding(1) var<storage, read> feed_top: array<u32>;
+@group(0) @binding(2) var<storage, read_write> next: array<u32>;
+@group(0) @binding(3) var<storage, read_write> feed_log: array<u32>;
+
+@compute @workgroup_size(WG)
+fn sample_feed(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let row = gid.x;
+  if (row >= fp.rows) {
+    return;
+  }
+  let out = row * (2u * fp.m + 3u);
+  var best = feed_top[out];
+  var best_v = bitcast<f32>(feed_top[out + fp.m]);
+  for (var j = 1u; j < fp.m; j++) {
+    let id = feed_top[out + j];
+    let v = bitcast<f32>(feed_top[out + fp.m + j]);
+    if (v > best_v || (v == best_v && id < best)) {
+      best = id;
+      best_v = v;
+    }
+  }
+  next[row] = best;
+  let nan = select(0u, 0x80000000u, feed_top[out + 2u * fp.m + 2u] != 0u);
+  feed_log[fp.log_offset + row] = best | nan;
+}

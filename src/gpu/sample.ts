@@ -68,10 +68,12 @@ export function decodeCandidates(
 export class SampleKernel {
   readonly #ctx: GpuContext;
   readonly #pipeline: GPUComputePipeline;
+  readonly #feedPipeline: GPUComputePipeline;
 
-  private constructor(ctx: GpuContext, pipeline: GPUComputePipeline) {
+  private constructor(ctx: GpuContext, pipeline: GPUComputePipeline, feed: GPUComputePipeline) {
     this.#ctx = ctx;
     this.#pipeline = pipeline;
+    this.#feedPipeline = feed;
   }
 
   /**
@@ -81,9 +83,8 @@ export class SampleKernel {
    * @returns The kernel.
    */
   static async create(ctx: GpuContext): Promise<SampleKernel> {
-    return new SampleKernel(
-      ctx,
-      await ctx.pipeline(code, "sample_topm", { WG: SAMPLE_WG }, "sample", [
+    const [topm, feed] = await Promise.all([
+      ctx.pipeline(code, "sample_topm", { WG: SAMPLE_WG }, "sample", [
         "uniform",
         "read",
         "read",
@@ -91,7 +92,33 @@ export class SampleKernel {
         "read_write",
         "read_write",
       ]),
-    );
+      ctx.pipeline(code, "sample_feed", { WG: SAMPLE_WG }, "sample-feed", [
+        "uniform",
+        "read",
+        "read_write",
+        "read_write",
+      ]),
+    ]);
+    return new SampleKernel(ctx, topm, feed);
+  }
+
+  /**
+   * Binds the greedy feed: per row, the argmax of the M candidates in `top` goes to `next[row]`
+   * and to `log[logOffset + row]` (bit 31 set when the row held a NaN), `logOffset` being the
+   * third word of `params`, rewritten before each submit.
+   *
+   * @param params Uniform (rows, M, logOffset, 0), owned by the caller.
+   * @param top The candidates output of {@link bind} ([rows, 2M + 3] u32).
+   * @param next [rows] u32: the tokens the next step embeds.
+   * @param log [steps × rows] u32.
+   * @returns The dispatch.
+   */
+  bindFeed(params: GPUBuffer, top: GPUBuffer, next: GPUBuffer, log: GPUBuffer): Dispatch {
+    return {
+      pipeline: this.#feedPipeline,
+      bindGroup: this.#ctx.bindGroup(this.#feedPipeline, [params, top, next, log], "sample-feed"),
+      grid: (rows) => [Math.ceil(rows / SAMPLE_WG), 1, 1],
+    };
   }
 
   /**

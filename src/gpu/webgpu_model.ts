@@ -21,6 +21,7 @@ import { ModelError } from "../model/errors.ts";
 import type {
   DeviceSelect,
   GenerationSession,
+  GreedySteps,
   Model,
   ProofForwardOptions,
   ProofForwardResult,
@@ -164,6 +165,28 @@ interface DecodeState {
   owned: GPUBuffer[];
   /** Whether `logits` holds a prefill's or step's logits yet. */
   hasLogits: boolean;
+  /** Greedy steps without the host, bound on first use. */
+  feed: Feed | null;
+}
+
+/**
+ * Greedy decoding on the device: each step's argmax (sample_feed) is copied into the next step's
+ * row metadata and log-prob targets inside its command buffer; tokens and log-probs are logged
+ * per step and read back once for many steps.
+ */
+interface Feed {
+  sampler: Sampler;
+  /** Uniform (B, M, log offset, 0), rewritten before each step's submit. */
+  params: GPUBuffer;
+  /** [B] the tokens the next step embeds. */
+  next: GPUBuffer;
+  /** [steps × B] argmax ids (bit 31: NaN in the row) and [steps × B] (log p, unused) pairs. */
+  log: GPUBuffer;
+  lpLog: GPUBuffer;
+  staging: GPUBuffer;
+  /** Steps the logs hold. */
+  capacity: number;
+  dispatch: Dispatch;
 }
 
 /** What one fused decode call computes and reads back. */
@@ -715,6 +738,7 @@ export class WebGpuModel implements Model {
     rows: readonly RowSpec[],
     extra?: (enc: GPUCommandEncoder) => void,
     mark?: PhaseMark,
+    before?: (enc: GPUCommandEncoder) => void,
   ): Promise<void> {
     const n = rows.length;
     for (const r of rows) {
@@ -738,6 +762,7 @@ export class WebGpuModel implements Model {
     mark?.("write");
     const nBlocks = blocks.length / 4;
     const enc = this.context.device.createCommandEncoder();
+    before?.(enc);
     const rec = new PassRecorder(enc, this.#prof);
     rec.run(this.#embed, n, "embedding");
     const pick = (op: MatmulOp) => pickMatmul(op, n);
@@ -874,6 +899,7 @@ export class WebGpuModel implements Model {
       logitsStaging: null,
       owned: kv.owned,
       hasLogits: false,
+      feed: null,
     };
   }
 
@@ -1028,6 +1054,106 @@ export class WebGpuModel implements Model {
     if (!plan) return null;
     ds.hasLogits = true;
     return () => this.#decodeRead(ds, plan, mark);
+  }
+
+  /** The session's feed for `sampler` holding at least `steps` steps (made or grown once). */
+  #feed(ds: DecodeState, sampler: Sampler, steps: number): Feed {
+    const cur = ds.feed;
+    if (cur && cur.sampler === sampler && cur.capacity >= steps) return cur;
+    if (cur) {
+      for (const b of [cur.params, cur.next, cur.log, cur.lpLog, cur.staging]) {
+        ds.owned.splice(ds.owned.indexOf(b), 1);
+        this.context.release(b);
+      }
+    }
+    const ctx = this.context;
+    const B = ds.batch;
+    const params = ctx.uniform(new Uint32Array([B, sampler.m, 0, 0]), "feed-params");
+    const next = ctx.storage(B * 4, "feed-next");
+    const log = ctx.storage(steps * B * 4, "feed-log");
+    const lpLog = ctx.storage(steps * B * 8, "feed-logprobs");
+    const staging = ctx.buffer(
+      steps * B * 12,
+      GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+      "feed-staging",
+    );
+    ds.owned.push(params, next, log, lpLog, staging);
+    const dispatch = this.#k.sample.bindFeed(params, sampler.top, next, log);
+    ds.feed = { sampler, params, next, log, lpLog, staging, capacity: steps, dispatch };
+    return ds.feed;
+  }
+
+  /**
+   * One greedy step of `feed`: the previous step's argmax (in `feed.next`) goes into the row
+   * metadata and log-prob targets before the forward; after it, the log-prob of that token, the
+   * new logits, their candidates and argmax, logged at step `j`.
+   */
+  async #greedyStep(
+    kv: KvCache,
+    ds: DecodeState,
+    feed: Feed,
+    rows: readonly RowSpec[],
+    j: number,
+    mark?: PhaseMark,
+  ): Promise<void> {
+    this.#check();
+    const B = ds.batch;
+    this.context.write(feed.params, 0, new Uint32Array([B, feed.sampler.m, j * B, 0]));
+    const copies = rows.map((_, b): [number, number] => [b, b]);
+    await this.#forward(
+      kv,
+      rows,
+      (enc) => {
+        this.#copyToLast(enc, copies, kv);
+        const rec = new PassRecorder(enc, this.#prof);
+        rec.run(ds.logprob, B, "logprob");
+        rec.run(ds.lmHead, B, "matmul_lm_head");
+        rec.run(feed.sampler.dispatch, B, "sample");
+        rec.run(feed.dispatch, B, "sample");
+        rec.end();
+        enc.copyBufferToBuffer(ds.lpOut, 0, feed.lpLog, j * B * 8, B * 8);
+      },
+      mark,
+      (enc) => {
+        // Row metadata is (token, pos, kvRow, kvBase) per row; targets (token, eos) per row.
+        for (let b = 0; b < B; b++) {
+          enc.copyBufferToBuffer(feed.next, b * 4, this.#act.rowsMeta, b * 16, 4);
+          enc.copyBufferToBuffer(feed.next, b * 4, ds.targets, b * 8, 4);
+        }
+      },
+    );
+    ds.hasLogits = true;
+  }
+
+  /** Copies `steps` steps of a feed's logs to its staging buffer; the reader maps it. */
+  async #greedyLogs(
+    ds: DecodeState,
+    feed: Feed,
+    steps: number,
+  ): Promise<() => Promise<GreedySteps>> {
+    const B = ds.batch;
+    const enc = this.context.device.createCommandEncoder();
+    enc.copyBufferToBuffer(feed.log, 0, feed.staging, 0, steps * B * 4);
+    enc.copyBufferToBuffer(feed.lpLog, 0, feed.staging, steps * B * 4, steps * B * 8);
+    await this.#submit(enc);
+    return async () => {
+      const bytes = steps * B * 12;
+      try {
+        await feed.staging.mapAsync(GPUMapMode.READ, 0, bytes);
+      } catch (cause) {
+        this.context.checkAlive();
+        throw new GpuError("device_lost", `Cannot read back greedy steps: ${cause}`, { cause });
+      }
+      const copy = feed.staging.getMappedRange(0, bytes).slice(0);
+      feed.staging.unmap();
+      const ids = new Uint32Array(copy, 0, steps * B);
+      const lp = new Float32Array(copy, steps * B * 4, 2 * steps * B);
+      return {
+        tokens: Int32Array.from(ids, (x) => x & 0x7fffffff),
+        nan: Uint8Array.from(ids, (x) => x >>> 31),
+        logprobs: Float32Array.from({ length: steps * B }, (_, i) => lp[2 * i]),
+      };
+    };
   }
 
   /** The decode tail without a forward (log-probs of the last tokens, full logits). */
@@ -1244,6 +1370,9 @@ export class WebGpuModel implements Model {
           this.#decodeRun(kv, ds, rows, copies, after, plan, mark),
         finish: (plan, mark) => this.#decodeFinish(ds, plan, mark),
         sampler: (m, limit) => this.#sampler(ds, m, limit),
+        feed: (sampler, steps) => this.#feed(ds, sampler, steps),
+        greedyStep: (feed, rows, j, mark) => this.#greedyStep(kv, ds, feed, rows, j, mark),
+        greedyLogs: (feed, steps) => this.#greedyLogs(ds, feed, steps),
       },
     };
     const session = new WebGpuGenerationSession(this, ops, kv, batch, maxLenTokens, () => {
@@ -1308,6 +1437,9 @@ interface SessionOps {
     ): Promise<Reader | null>;
     finish(plan: DecodePlan, mark?: PhaseMark): Promise<Reader>;
     sampler(m: number, limit: number): Sampler;
+    feed(sampler: Sampler, steps: number): Feed;
+    greedyStep(feed: Feed, rows: readonly RowSpec[], j: number, mark?: PhaseMark): Promise<void>;
+    greedyLogs(feed: Feed, steps: number): Promise<() => Promise<GreedySteps>>;
   } | null;
 }
 
@@ -1368,6 +1500,8 @@ export class WebGpuGenerationSession implements GenerationSession {
         step: (tokens, request) => this.#call(() => this.#selectStep(tokens, request)),
         logits: () => this.#call(() => this.#latestLogits()),
         logprobs: (tokens) => this.#call(() => this.#lastLogprobs(tokens)),
+        greedy: (tokens, steps, vocabLimit) =>
+          this.#call(() => this.#greedy(tokens, steps, vocabLimit)),
       };
     }
   }
@@ -1679,6 +1813,57 @@ export class WebGpuGenerationSession implements GenerationSession {
     };
   }
 
+  async #greedy(
+    tokens: readonly number[],
+    steps: number,
+    vocabLimit: number | undefined,
+  ): Promise<() => Promise<GreedySteps>> {
+    this.#check();
+    const decode = this.#ops.decode!;
+    const B = this.#batch;
+    const V = this.#model.vocabSize;
+    if (!decode.state.hasLogits || this.#lens === null) {
+      throw new ModelError("state", "Cannot run greedy steps before prefill");
+    }
+    if (tokens.length !== B) {
+      throw new ModelError("bad_input", `Expected ${B} tokens (one per row), got ${tokens.length}`);
+    }
+    this.#checkTokens(tokens, "row");
+    const lens = this.#lens;
+    const room = this.#maxLen - Math.max(...lens);
+    if (!Number.isInteger(steps) || steps < 1 || steps > room) {
+      throw new ModelError(
+        "cache_full",
+        `Invalid greedy steps ${steps}: expected an integer in [1, ${room}] (positions left per row)`,
+      );
+    }
+    const sampler = decode.sampler(Math.min(GREEDY_FEED_M, V - 1), Math.min(vocabLimit ?? V, V));
+    const feed = decode.feed(sampler, steps);
+    const ctx = this.#model.context;
+    ctx.write(feed.next, 0, Uint32Array.from(tokens));
+    const targets = new Uint32Array(2 * B).fill(LOGPROB_NONE);
+    for (let j = 0; j < steps; j++) {
+      // Tokens are copied in on the device; 0 is a placeholder the copy overwrites.
+      const rows: RowSpec[] = lens.map((l, b) => ({
+        token: 0,
+        pos: l,
+        kvRow: b * this.#maxLen + l,
+        kvBase: b * this.#maxLen,
+      }));
+      ctx.write(decode.state.targets, 0, targets);
+      await decode.greedyStep(feed, rows, j, this.#timer());
+      for (let b = 0; b < B; b++) lens[b]++;
+    }
+    const read = await decode.greedyLogs(feed, steps);
+    return async () => {
+      const out = await read();
+      // The fed tokens: `tokens`, then each step's argmax but the last.
+      tokens.forEach((id, b) => this.#see(b, id));
+      for (let i = 0; i < (steps - 1) * B; i++) this.#see(i % B, out.tokens[i]);
+      return out;
+    };
+  }
+
   async #latestLogits(): Promise<() => Promise<Float32Array>> {
     this.#check();
     const decode = this.#ops.decode!;
@@ -1726,3 +1911,5 @@ export class WebGpuGenerationSession implements GenerationSession {
 }
 
 const NO_PLAN: DecodePlan = { logprob: false, sampler: null, gather: null, fullLogits: false };
+/** Candidates per row for device greedy steps (only their argmax is used). */
+const GREEDY_FEED_M = 8;

@@ -121,23 +121,28 @@ export async function generate(
   const longest = Math.max(...prompts.map((p) => p.length));
   // Each row needs its prompt plus maxNewTokens − 1 fed-back tokens; the last sampled token is
   // never fed to the model.
-  const session = model.startGeneration(B, longest + params.maxNewTokens - 1);
-  const rows: RowState[] = prompts.map((p) => ({
-    tokens: [...p],
-    promptLength: p.length,
-    logprobs: [],
-    finish: null,
-  }));
-  const request = session.select ? candidateRequest(params, V) : null;
+  const maxLen = longest + params.maxNewTokens - 1;
+  const freshRows = (): RowState[] =>
+    prompts.map((p) => ({ tokens: [...p], promptLength: p.length, logprobs: [], finish: null }));
+  const ends = { eos, stop, padId, V };
+  let rows = freshRows();
+  let session = model.startGeneration(B, maxLen);
   try {
-    if (session.select && request) {
-      await decodeOnDevice(session.select, request, rows, prompts, params, rng, {
-        eos,
-        stop,
-        padId,
-      });
+    const select = session.select;
+    const request = select ? candidateRequest(params, V) : null;
+    if (select?.greedy && request && params.greedy && params.repetitionPenalty === 1) {
+      if (!await decodeGreedyOnDevice(select, request, rows, prompts, params, ends)) {
+        // A NaN logit: redo on full rows, where the host's argmax sees it. Greedy draws nothing,
+        // so the rerun is the run the full-row path would have made.
+        session.dispose();
+        rows = freshRows();
+        session = model.startGeneration(B, maxLen);
+        await decodeFullRows(session, rows, prompts, params, rng, ends);
+      }
+    } else if (select && request) {
+      await decodeOnDevice(select, request, rows, prompts, params, rng, ends);
     } else {
-      await decodeFullRows(session, rows, prompts, params, rng, { eos, stop, padId, V });
+      await decodeFullRows(session, rows, prompts, params, rng, ends);
     }
   } finally {
     session.dispose();
@@ -237,6 +242,64 @@ async function decodeOnDevice(
     });
     if (!active.some(Boolean)) break;
   }
+}
+
+/** Greedy steps per device round trip (each round trip costs the runtime's ≥ 10 ms poll). */
+const GREEDY_CHUNK_STEPS = 16;
+
+/** Draws nothing: greedy candidates never ask for a uniform. */
+const NO_DRAWS: UniformSource = {
+  random(): number {
+    throw new Error("greedy decoding drew a uniform");
+  },
+};
+
+/**
+ * Greedy decoding with many steps per round trip: the device feeds each step's argmax to the
+ * next ({@link DeviceSelect.greedy}); the host replays the steps, ending rows on EOS, stop ids
+ * or the budget (a finished row's later device steps are ignored: rows are independent).
+ *
+ * @returns false when a row met a NaN logit (the caller redoes the run on full rows).
+ */
+async function decodeGreedyOnDevice(
+  select: DeviceSelect,
+  request: CandidateRequest,
+  rows: RowState[],
+  prompts: readonly (readonly number[])[],
+  params: GenerationParams,
+  o: { eos: ReadonlySet<number>; stop: ReadonlySet<number> },
+): Promise<boolean> {
+  const B = rows.length;
+  const { candidates } = await select.prefill(prompts, request);
+  for (let b = 0; b < B; b++) {
+    const id = sampleFromCandidates(candidates[b], rows[b].tokens, params, NO_DRAWS);
+    if (id === null) return false;
+    append(rows[b], id, 0, params, o);
+  }
+  // Each row's last token: the next fed one (a finished row's too, so that its log-prob comes).
+  const last = () => rows.map((r) => r.tokens[r.tokens.length - 1]);
+  const needsLogprob = (r: RowState) => r.tokens.length - r.promptLength > r.logprobs.length;
+  for (let generated = 1; rows.some((r) => r.finish === null);) {
+    const steps = Math.min(GREEDY_CHUNK_STEPS, params.maxNewTokens - generated);
+    const out = await select.greedy!(last(), steps, params.vocabLimit);
+    for (let j = 0; j < steps; j++) {
+      for (let b = 0; b < B; b++) {
+        const row = rows[b];
+        if (needsLogprob(row)) row.logprobs.push(out.logprobs[j * B + b]);
+        if (row.finish !== null) continue;
+        if (out.nan[j * B + b]) return false;
+        append(row, out.tokens[j * B + b], generated + j, params, o);
+      }
+    }
+    generated += steps;
+  }
+  if (rows.some(needsLogprob)) {
+    const lp = await select.logprobs(last());
+    rows.forEach((r, b) => {
+      if (needsLogprob(r)) r.logprobs.push(lp[b]);
+    });
+  }
+  return true;
 }
 
 /** Rollouts per GRPO group in the reference (`ROLLOUTS_PER_PROBLEM`). */

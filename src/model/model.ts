@@ -82,6 +82,21 @@ export interface DeviceSelect {
   logits(): Promise<Float32Array>;
   /** log p(tokens[b] | ..) under the latest logits (the last tokens' log-probs, never fed). */
   logprobs(tokens: readonly number[]): Promise<Float32Array>;
+  /**
+   * Optional: `steps` greedy steps with no host round trip between them (no repetition penalty;
+   * ids ≥ `vocabLimit` never chosen). Feeds `tokens`, then each step's argmax; one readback.
+   */
+  greedy?(tokens: readonly number[], steps: number, vocabLimit?: number): Promise<GreedySteps>;
+}
+
+/** What {@link DeviceSelect.greedy} reads back, step-major ([steps × B]). */
+export interface GreedySteps {
+  /** Argmax of each step's new logits (what the next step fed). */
+  tokens: Int32Array;
+  /** 1 where that row's logits held a NaN (the argmax may then differ from the host's). */
+  nan: Uint8Array;
+  /** log p(token fed at the step) under the logits before it (proof-forward bits). */
+  logprobs: Float32Array;
 }
 
 /** A loaded causal LM. */

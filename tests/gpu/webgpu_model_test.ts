@@ -458,3 +458,91 @@ gpuTest("GenerationSession phaseTimes() counts each fused call's host phases", a
     model.dispose();
   }
 });
+
+gpuTest(
+  "generate() greedy on WebGPU runs many steps per round trip and stops rows on EOS as the full-row path does",
+  async () => {
+    // Greedy without a penalty decodes in chunks of device steps; rows that end mid-chunk keep
+    // running on the device and are cut on the host. EOS ids are taken from a first run so that
+    // two rows end at different steps of the first chunk.
+    const { golden, model } = await load("qwen2-tiny");
+    try {
+      const prompts = [0, 1, 2, 3].map((s) =>
+        golden.seqs[s % golden.seqs.length].inputIds.slice(0, 6 + s)
+      );
+      const free = await generate(fullRowsOnly(model), prompts, {
+        greedy: true,
+        maxNewTokens: 40,
+        eosTokenIds: [],
+      }, new SeededRandom(0));
+      const eos = [free[0].tokens[6 + 5], free[3].tokens[9 + 11]];
+      const opts = { greedy: true, maxNewTokens: 40, eosTokenIds: eos };
+      const viaDevice = await generate(model, prompts, opts, new SeededRandom(0));
+      const viaRows = await generate(fullRowsOnly(model), prompts, opts, new SeededRandom(0));
+      deepStrictEqual(viaDevice.map((r) => r.tokens), viaRows.map((r) => r.tokens));
+      deepStrictEqual(viaDevice.map((r) => r.finishReason), viaRows.map((r) => r.finishReason));
+      assert(viaDevice.some((r) => r.finishReason === "eos"), "some row ended on EOS");
+      const proofs = await model.proofForward(viaDevice.map((r) => r.tokens));
+      viaDevice.forEach((r, b) => {
+        const fromProof = proofs[b].nextTokenLogprobs.subarray(r.promptLength - 1);
+        assert(sameBits(r.completionLogprobs, fromProof), `row ${b}: log-probs`);
+      });
+    } finally {
+      model.dispose();
+    }
+  },
+);
+
+gpuTest(
+  "DeviceSelect.greedy() feeds each step's argmax and logs the fed tokens' log-probs",
+  async () => {
+    const { golden, model } = await load("qwen3-tiny");
+    try {
+      const prompt = golden.seqs[0].inputIds.slice(0, 8);
+      const session = model.startGeneration(2, 20);
+      const select = session.select!;
+      const first = await select.prefill([prompt, prompt.slice(0, 5)], {
+        topM: 8,
+        gatherSeen: false,
+      });
+      const argmax = (c: { ids: Uint32Array; logits: Float32Array }) => {
+        let best = 0;
+        for (let i = 1; i < c.ids.length; i++) {
+          if (
+            c.logits[i] > c.logits[best] ||
+            (c.logits[i] === c.logits[best] && c.ids[i] < c.ids[best])
+          ) best = i;
+        }
+        return c.ids[best];
+      };
+      const start = first.candidates.map(argmax);
+      const out = await select.greedy!(start, 6);
+      strictEqual(out.tokens.length, 12);
+      deepStrictEqual([...out.nan], new Array(12).fill(0));
+      const seqs = [0, 1].map((b) => [
+        ...(b === 0 ? prompt : prompt.slice(0, 5)),
+        start[b],
+        ...[0, 1, 2, 3, 4, 5].map((j) => out.tokens[2 * j + b]),
+      ]);
+      const proofs = await model.proofForward(seqs);
+      [0, 1].forEach((b) => {
+        const p = b === 0 ? 8 : 5;
+        for (let j = 0; j < 6; j++) {
+          // Step j fed token p + j (start, then argmaxes) and logged its log-prob.
+          strictEqual(
+            out.logprobs[2 * j + b],
+            proofs[b].nextTokenLogprobs[p + j - 1],
+            `row ${b} step ${j}`,
+          );
+        }
+      });
+      await rejects(
+        select.greedy!(start, 50),
+        (e) => e instanceof ModelError && e.code === "cache_full",
+      );
+      session.dispose();
+    } finally {
+      model.dispose();
+    }
+  },
+);
