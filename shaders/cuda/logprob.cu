@@ -6,8 +6,8 @@
 // out [rows] float2 (write; NaN where skipped).
 // Launch: rows blocks of LOGPROB_THREADS threads.
 //
-// Determinism: one block per row; thread t folds v = t, t + LOGPROB_THREADS, ... into an online
-// (max, sum of exp) pair in order; a symmetric xor butterfly merges pairs inside a warp, then
+// Determinism: one block per row; thread t folds its elements (quads t, t + LOGPROB_THREADS, ...
+// when V % 4 == 0, else single elements) into an online (max, sum of exp) pair in order; a symmetric xor butterfly merges pairs inside a warp, then
 // thread 0 folds the warps in ascending order.
 
 #define LOGPROB_THREADS 256
@@ -18,20 +18,33 @@ __device__ __forceinline__ void lse_merge(float& m, float& s, float m2, float s2
   m = mm;
 }
 
+__device__ __forceinline__ void lse_push(float& m, float& s, float v) {
+  if (v > m) {
+    s = (m == NEG_INF ? 0.0f : s * expf(m - v)) + 1.0f;
+    m = v;
+  } else {
+    s += expf(v - m);
+  }
+}
+
 extern "C" __global__ void logprob_rows(float* out, const float* logits, const int* targets,
                                         int V) {
   __shared__ float ms[32], ss[32];
   const int row = blockIdx.x;
   const float* x = logits + (size_t)row * V;
   float m = NEG_INF, s = 0.0f;
-  for (int i = threadIdx.x; i < V; i += LOGPROB_THREADS) {
-    const float v = x[i];
-    if (v > m) {
-      s = (m == NEG_INF ? 0.0f : s * expf(m - v)) + 1.0f;
-      m = v;
-    } else {
-      s += expf(v - m);
+  if ((V & 3) == 0) {
+    // Rows start 16-byte aligned: thread t folds the quads t, t + LOGPROB_THREADS, ... in order.
+    const float4* x4 = reinterpret_cast<const float4*>(x);
+    for (int i = threadIdx.x; i < V / 4; i += LOGPROB_THREADS) {
+      const float4 q = x4[i];
+      lse_push(m, s, q.x);
+      lse_push(m, s, q.y);
+      lse_push(m, s, q.z);
+      lse_push(m, s, q.w);
     }
+  } else {
+    for (int i = threadIdx.x; i < V; i += LOGPROB_THREADS) lse_push(m, s, x[i]);
   }
   for (int o = 16; o > 0; o >>= 1) {
     const float m2 = __shfl_xor_sync(0xffffffffu, m, o);

@@ -10,21 +10,24 @@
 // HS/2] f32 (read; the host's tables, shared with the CPU reference), rows_meta [rows] int2
 // (pos, kv_row) (read), q [rows, NH HS] act (write), k_cache/v_cache [capacity, NKV HS] act
 // (write).
-// Launch: (NH + 2 NKV, rows) blocks of ROPE_THREADS threads.
+// Launch: (ceil((NH + 2 NKV) / ROPE_WARPS), rows) blocks of ROPE_THREADS threads; one warp per
+// (row, head).
 //
-// Determinism: the norm's sum of squares is per-thread sequential then block_sum's fixed tree,
-// one block per (row, head); the rest is elementwise.
+// Determinism: the norm's sum of squares is per-lane sequential then a symmetric xor butterfly,
+// one warp per (row, head); the rest is elementwise.
 
-#define ROPE_THREADS 64
+#define ROPE_THREADS 256
+#define ROPE_WARPS (ROPE_THREADS / 32)
 
 extern "C" __global__ void rope_qkv(const float* qkv, const float* bias, const float* q_norm,
                                     const float* k_norm, const float* cos_t, const float* sin_t,
                                     const int* rows_meta, act_t* q, act_t* k_cache,
                                     act_t* v_cache, int NH, int NKV, int HS, int has_bias,
                                     int qk_norm, float eps) {
-  __shared__ float shared[33];
-  const int head = blockIdx.x;
+  const int lane = threadIdx.x & 31;
+  const int head = blockIdx.x * ROPE_WARPS + (threadIdx.x >> 5);
   const int row = blockIdx.y;
+  if (head >= NH + 2 * NKV) return;  // whole warps: no block-level barrier below
   const int width = (NH + 2 * NKV) * HS;
   const size_t base = (size_t)row * width + (size_t)head * HS;
   const float* b = bias + (size_t)head * HS;
@@ -33,7 +36,7 @@ extern "C" __global__ void rope_qkv(const float* qkv, const float* bias, const f
   const int kv_width = NKV * HS;
   if (head >= NH + NKV) {
     act_t* out = v_cache + kv_row * kv_width + (size_t)(head - NH - NKV) * HS;
-    for (int i = threadIdx.x; i < HS; i += ROPE_THREADS) {
+    for (int i = lane; i < HS; i += 32) {
       out[i] = st(has_bias ? qkv[base + i] + b[i] : qkv[base + i]);
     }
     return;
@@ -42,17 +45,18 @@ extern "C" __global__ void rope_qkv(const float* qkv, const float* bias, const f
   float inv = 0.0f;
   if (qk_norm) {
     float ss = 0.0f;
-    for (int i = threadIdx.x; i < HS; i += ROPE_THREADS) {
+    for (int i = lane; i < HS; i += 32) {
       const float v = rnd(has_bias ? qkv[base + i] + b[i] : qkv[base + i]);
       ss = fmaf(v, v, ss);
     }
-    inv = rsqrtf(block_sum(ss, shared) / (float)HS + eps);
+    for (int o = 16; o > 0; o >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, o);
+    inv = rsqrtf(ss / (float)HS + eps);
   }
   const float* w = is_q ? q_norm : k_norm;
   act_t* out = is_q ? q + (size_t)row * NH * HS + (size_t)head * HS
                     : k_cache + kv_row * kv_width + (size_t)(head - NH) * HS;
   const int half = HS / 2;
-  for (int i = threadIdx.x; i < half; i += ROPE_THREADS) {
+  for (int i = lane; i < half; i += 32) {
     float a = rnd(has_bias ? qkv[base + i] + b[i] : qkv[base + i]);
     float z = rnd(has_bias ? qkv[base + i + half] + b[i + half] : qkv[base + i + half]);
     if (qk_norm) {

@@ -31,7 +31,7 @@ Options:
   --mode strict|compat       strict (default): our rules; compat: the reference's v5 rules
   --only proof               only schema, signatures, tokens, sketches and log-probs
   --json                     print one JSON object instead of the table
-  --backend cpu|webgpu       model backend (default cpu)
+  --backend cpu|webgpu|cuda  model backend (default cpu; cuda: NVIDIA GPUs, bf16)
   --miner SS58               the miner whose file it is (default: the file's wallet)
   --window-randomness HEX    strict: the window's beacon randomness (block hash + drand round)
   --challenge-randomness HEX challenge randomness for v5's 32 positions (default: 32 random bytes)
@@ -154,7 +154,7 @@ interface Options {
   mode: VerificationMode;
   only?: "proof";
   json: boolean;
-  backend: "cpu" | "webgpu";
+  backend: "cpu" | "webgpu" | "cuda";
   miner?: string;
   windowRandomness?: string;
   challengeRandomness?: string;
@@ -211,8 +211,10 @@ function parseOptions(args: string[]): Options {
     throw new UsageError(`--only accepts only "proof", got ${JSON.stringify(v.only)}`);
   }
   const backend = v.backend ?? "cpu";
-  if (backend !== "cpu" && backend !== "webgpu") {
-    throw new UsageError(`--backend must be cpu or webgpu, got ${JSON.stringify(backend)}`);
+  if (backend !== "cpu" && backend !== "webgpu" && backend !== "cuda") {
+    throw new UsageError(
+      `--backend must be cpu, webgpu or cuda, got ${JSON.stringify(backend)}`,
+    );
   }
   let checkpointWindow: number | undefined;
   if (v["checkpoint-window"] !== undefined) {
@@ -295,7 +297,7 @@ function stringField(obj: Record<string, unknown> | null, key: string): string |
   return typeof v === "string" && v !== "" ? v : undefined;
 }
 
-async function openModel(dir: string, backend: "cpu" | "webgpu"): Promise<Model> {
+async function openModel(dir: string, backend: "cpu" | "webgpu" | "cuda"): Promise<Model> {
   try {
     const stat = await Deno.stat(dir);
     if (!stat.isDirectory) throw new Error("not a folder");

@@ -9,7 +9,8 @@
  */
 
 import { CudaError } from "./cuda_error.ts";
-import { cBytes, cString, type CudaLib, openCuda } from "./libraries.ts";
+import { cBytes, cString } from "./_ffi.ts";
+import { type CudaLib, openCuda } from "./libraries.ts";
 import { compilePtx } from "./nvrtc.ts";
 
 const ATTR_CC_MAJOR = 75;
@@ -79,6 +80,9 @@ export class CudaContext {
   readonly driverVersion: number;
   /** The stream all work of this context is queued on. */
   readonly stream: Deno.PointerObject;
+  /** A second stream for device-to-host copies that overlap the main stream's later work. */
+  readonly copyStream: Deno.PointerObject;
+  readonly #copyReady: Deno.PointerObject;
   /** Where libcuda was opened from. */
   readonly libraryPath: string;
   #live = new Map<bigint, DeviceBuffer>();
@@ -94,8 +98,12 @@ export class CudaContext {
     device: number,
     info: { name: string; cc: [number, number]; sms: number; driver: number },
     stream: Deno.PointerObject,
+    copyStream: Deno.PointerObject,
+    copyReady: Deno.PointerObject,
   ) {
     this.cu = cu;
+    this.copyStream = copyStream;
+    this.#copyReady = copyReady;
     this.libraryPath = path;
     this.device = device;
     this.name = info.name;
@@ -141,15 +149,27 @@ export class CudaContext {
     const ctxBox = new BigUint64Array(1);
     check(cu, cu.cuDevicePrimaryCtxRetain(ctxBox, dev[0]), "cuDevicePrimaryCtxRetain");
     check(cu, cu.cuCtxSetCurrent(Deno.UnsafePointer.create(ctxBox[0])), "cuCtxSetCurrent");
-    const streamBox = new BigUint64Array(1);
+    const streamBox = new BigUint64Array(2);
     check(cu, cu.cuStreamCreate(streamBox, 0), "cuStreamCreate");
+    check(cu, cu.cuStreamCreate(streamBox.subarray(1), 0), "cuStreamCreate");
+    const eventBox = new BigUint64Array(1);
+    // CU_EVENT_DISABLE_TIMING (2): a pure ordering event is cheaper to record and wait on.
+    check(cu, cu.cuEventCreate(eventBox, 2), "cuEventCreate");
     const end = nameBuf.indexOf(0);
-    return new CudaContext(cu, path, dev[0], {
-      name: new TextDecoder().decode(nameBuf.subarray(0, end < 0 ? 256 : end)),
-      cc: [attr(ATTR_CC_MAJOR, "compute capability major"), attr(ATTR_CC_MINOR, "minor")],
-      sms: attr(ATTR_SM_COUNT, "multiprocessor count"),
-      driver: driver[0],
-    }, Deno.UnsafePointer.create(streamBox[0])!);
+    return new CudaContext(
+      cu,
+      path,
+      dev[0],
+      {
+        name: new TextDecoder().decode(nameBuf.subarray(0, end < 0 ? 256 : end)),
+        cc: [attr(ATTR_CC_MAJOR, "compute capability major"), attr(ATTR_CC_MINOR, "minor")],
+        sms: attr(ATTR_SM_COUNT, "multiprocessor count"),
+        driver: driver[0],
+      },
+      Deno.UnsafePointer.create(streamBox[0])!,
+      Deno.UnsafePointer.create(streamBox[1])!,
+      Deno.UnsafePointer.create(eventBox[0])!,
+    );
   }
 
   /** "compute_XY" of this device, for NVRTC. */
@@ -297,6 +317,51 @@ export class CudaContext {
       "cuMemcpyDtoHAsync_v2",
     );
     this.sync();
+  }
+
+  /**
+   * Queues a device-to-host copy on the copy stream, ordered after all work queued so far on the
+   * main stream but overlapping whatever is queued there next. Wait with
+   * {@link CudaContext.syncCopies} before reading `dst` (page-locked memory from
+   * {@link CudaContext.allocHost}, else the copy is synchronous anyway).
+   *
+   * @param dst Host array to fill.
+   * @param src The buffer.
+   * @param srcOffsetBytes Byte offset in the buffer.
+   */
+  downloadBehind(dst: ArrayBufferView, src: DeviceBuffer, srcOffsetBytes = 0): void {
+    this.#check();
+    if (srcOffsetBytes + dst.byteLength > src.sizeBytes) {
+      throw new RangeError(
+        `Download of ${dst.byteLength} bytes at ${srcOffsetBytes} overflows ${src.label} (${src.sizeBytes} bytes)`,
+      );
+    }
+    if (dst.byteLength === 0) return;
+    check(this.cu, this.cu.cuEventRecord(this.#copyReady, this.stream), "cuEventRecord");
+    check(
+      this.cu,
+      this.cu.cuStreamWaitEvent(this.copyStream, this.#copyReady, 0),
+      "cuStreamWaitEvent",
+    );
+    const view = new Uint8Array(dst.buffer, dst.byteOffset, dst.byteLength) as Uint8Array<
+      ArrayBuffer
+    >;
+    check(
+      this.cu,
+      this.cu.cuMemcpyDtoHAsync_v2(
+        view,
+        src.ptr + BigInt(srcOffsetBytes),
+        BigInt(dst.byteLength),
+        this.copyStream,
+      ),
+      "cuMemcpyDtoHAsync_v2",
+    );
+  }
+
+  /** Waits until every copy queued by {@link CudaContext.downloadBehind} has landed. */
+  syncCopies(): void {
+    this.#check();
+    check(this.cu, this.cu.cuStreamSynchronize(this.copyStream), "cuStreamSynchronize");
   }
 
   /**
@@ -480,10 +545,13 @@ export class CudaContext {
     if (this.#destroyed) return;
     try {
       this.cu.cuStreamSynchronize(this.stream);
+      this.cu.cuStreamSynchronize(this.copyStream);
       for (const b of this.#live.values()) this.cu.cuMemFree_v2(b.ptr);
       for (const m of this.#modules) this.cu.cuModuleUnload(m);
       for (const h of this.#hostBuffers) this.cu.cuMemFreeHost(h);
       this.cu.cuStreamDestroy_v2(this.stream);
+      this.cu.cuStreamDestroy_v2(this.copyStream);
+      this.cu.cuEventDestroy_v2(this.#copyReady);
       this.cu.cuDevicePrimaryCtxRelease_v2(this.device);
     } finally {
       this.#live.clear();
@@ -494,15 +562,8 @@ export class CudaContext {
   }
 }
 
-/**
- * Throws a {@link CudaError} naming the call and the driver's status name and text.
- *
- * @param cu The driver.
- * @param status The CUresult.
- * @param fn The function called.
- * @param extra Context appended to the message.
- */
-export function check(cu: CudaLib, status: number, fn: string, extra = ""): void {
+/** Throws a {@link CudaError} naming the call and the driver's status name and text. */
+function check(cu: CudaLib, status: number, fn: string, extra = ""): void {
   if (status === 0) return;
   const nameBox = new BigUint64Array(1), textBox = new BigUint64Array(1);
   cu.cuGetErrorName(status, nameBox);

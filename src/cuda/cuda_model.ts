@@ -460,25 +460,33 @@ export class CudaModel implements Model {
         residualNorm(lw.inNorm, a.hn, null);
       }
       this.#op("gemm_qkv", () => this.gemm.run(p.qkv, n, a.hn, lw.qkv, a.qkv));
-      this.#op("rope", () =>
-        this.#launch("rope_qkv", [NH + 2 * NKV, n, 1], THREADS.rope, [
-          ptr(a.qkv),
-          ptr(lw.qkvBias),
-          ptr(lw.qNorm),
-          ptr(lw.kNorm),
-          ptr(w.cos),
-          ptr(w.sin),
-          ptr(a.meta),
-          ptr(a.q),
-          ptr(kv.k[l]),
-          ptr(kv.v[l]),
-          i32(NH),
-          i32(NKV),
-          i32(HS),
-          i32(lw.qkvBias ? 1 : 0),
-          i32(cfg.qkNorm ? 1 : 0),
-          f32(eps),
-        ]));
+      this.#op(
+        "rope",
+        () =>
+          this.#launch(
+            "rope_qkv",
+            [Math.ceil((NH + 2 * NKV) / (THREADS.rope / 32)), n, 1],
+            THREADS.rope,
+            [
+              ptr(a.qkv),
+              ptr(lw.qkvBias),
+              ptr(lw.qNorm),
+              ptr(lw.kNorm),
+              ptr(w.cos),
+              ptr(w.sin),
+              ptr(a.meta),
+              ptr(a.q),
+              ptr(kv.k[l]),
+              ptr(kv.v[l]),
+              i32(NH),
+              i32(NKV),
+              i32(HS),
+              i32(lw.qkvBias ? 1 : 0),
+              i32(cfg.qkNorm ? 1 : 0),
+              f32(eps),
+            ],
+          ),
+      );
       this.#op("attention", () =>
         this.#launch(attention, [nBlocks, NH, 1], THREADS.attention, [
           ptr(a.q),
@@ -660,23 +668,32 @@ export class CudaModel implements Model {
         });
         ctx.upload(this.#a.targets, targets);
         this.#forward(kv, chunk);
-        this.#logprobs(n);
-        const lp = new Float32Array(2 * n);
-        ctx.download(lp, this.#a.lpOut);
         this.#hiddenHost ??= new Float32Array(
           ctx.allocHost(this.maxRowsPerPass * C * 4).buffer,
         );
         const staged = this.#hiddenHost.subarray(0, n * C);
-        ctx.download(staged, this.#a.fin32);
-        // Each sequence's rows are contiguous in the pass.
-        let i = 0;
-        while (i < n) {
-          const r = chunk[i];
+        // The hidden states travel on the copy stream while lm_head and log-softmax run, and
+        // the host spreads them into the results meanwhile.
+        ctx.downloadBehind(staged, this.#a.fin32);
+        this.#logprobs(n);
+        // Each sequence's rows are contiguous in the pass. Fresh result arrays cost a page fault
+        // per 4 KiB on first write: take those faults now, while the GPU is still busy.
+        const runs: [number, number][] = [];
+        for (let i = 0; i < n;) {
           let j = i;
-          while (j + 1 < n && chunk[j + 1].seq === r.seq) j++;
-          results[r.seq].hidden.set(staged.subarray(i * C, (j + 1) * C), r.pos * C);
+          while (j + 1 < n && chunk[j + 1].seq === chunk[i].seq) j++;
+          runs.push([i, j]);
+          const r = chunk[i];
+          results[r.seq].hidden.fill(0, r.pos * C, (r.pos + j - i + 1) * C);
           i = j + 1;
         }
+        ctx.syncCopies();
+        for (const [i, j] of runs) {
+          const r = chunk[i];
+          results[r.seq].hidden.set(staged.subarray(i * C, (j + 1) * C), r.pos * C);
+        }
+        const lp = new Float32Array(2 * n);
+        ctx.download(lp, this.#a.lpOut);
         chunk.forEach((r, k) => {
           const res = results[r.seq];
           if (r.target !== NONE) res.nextTokenLogprobs[r.pos] = lp[2 * k];

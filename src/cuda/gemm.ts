@@ -23,7 +23,8 @@
 
 import type { CudaContext, DeviceBuffer } from "./context.ts";
 import { CudaError } from "./cuda_error.ts";
-import { cString, type CublasLtLib, openCublasLt } from "./libraries.ts";
+import { cString } from "./_ffi.ts";
+import { type CublasLtLib, openCublasLt } from "./libraries.ts";
 
 /** Element type of a GEMM operand. */
 export type GemmType = "bf16" | "f32";

@@ -60,7 +60,7 @@ export const KERNEL_ENTRIES: readonly string[] = [
 /** Threads per block the host must use, one constant per kernel (the .cu files' #defines). */
 export const THREADS = {
   norm: 256,
-  rope: 64,
+  rope: 256,
   attention: 128,
   elementwise: 256,
   logprob: 256,

@@ -23,6 +23,7 @@ const CUDA_SYMBOLS = {
   cuStreamCreate: { parameters: ["buffer", "u32"], result: "i32" },
   cuStreamDestroy_v2: { parameters: ["pointer"], result: "i32" },
   cuStreamSynchronize: { parameters: ["pointer"], result: "i32" },
+  cuStreamWaitEvent: { parameters: ["pointer", "pointer", "u32"], result: "i32" },
   cuMemAlloc_v2: { parameters: ["buffer", "usize"], result: "i32" },
   cuMemFree_v2: { parameters: ["u64"], result: "i32" },
   cuMemGetInfo_v2: { parameters: ["buffer", "buffer"], result: "i32" },
@@ -176,7 +177,21 @@ function envLibDir(): string | undefined {
   }
 }
 
-/** Paths to try for one library: the override folder, the loader's search path, install folders. */
+/**
+ * Paths to try for one library, in order: the override folder, the loader's search path (bare
+ * names), then the usual CUDA install folders.
+ *
+ * @param names File names, preferred first.
+ * @param libDir An override folder, tried first.
+ * @returns The candidate paths.
+ *
+ * @example An override folder comes first
+ * ```ts
+ * import { libraryPaths } from "./libraries.ts";
+ * const paths = libraryPaths(["libcuda.so.1"], "/opt/nvidia/lib");
+ * if (paths[0] !== "/opt/nvidia/lib/libcuda.so.1" || paths[1] !== "libcuda.so.1") throw new Error();
+ * ```
+ */
 export function libraryPaths(names: readonly string[], libDir?: string): string[] {
   const out: string[] = [];
   if (libDir) { for (const n of names) out.push(`${libDir.replace(/\/+$/, "")}/${n}`); }
@@ -281,27 +296,4 @@ export function openNvrtc(libDir?: string): Opened<NvrtcLib> {
  */
 export function openCublasLt(libDir?: string): Opened<CublasLtLib> {
   return open("cublasLt", CUBLASLT_SYMBOLS, libDir);
-}
-
-/**
- * Reads a NUL-terminated C string.
- *
- * @param ptr The string's address (null gives "").
- * @returns The string.
- */
-export function cString(ptr: Deno.PointerValue): string {
-  return ptr === null ? "" : new Deno.UnsafePointerView(ptr).getCString();
-}
-
-/**
- * A NUL-terminated UTF-8 copy of a string, for `buffer` parameters.
- *
- * @param s The string.
- * @returns Its bytes and a trailing 0.
- */
-export function cBytes(s: string): Uint8Array<ArrayBuffer> {
-  const b = new TextEncoder().encode(s);
-  const out = new Uint8Array(b.length + 1);
-  out.set(b);
-  return out;
 }

@@ -6,7 +6,8 @@
  */
 
 import { CudaError } from "./cuda_error.ts";
-import { cBytes, cString, type NvrtcLib, openNvrtc } from "./libraries.ts";
+import { cBytes, cString } from "./_ffi.ts";
+import { type NvrtcLib, openNvrtc } from "./libraries.ts";
 
 /** Options of {@link compilePtx}. */
 export interface CompileOptions {
