@@ -51,3 +51,6 @@ export {
 } from "../gpu/webgpu_model.ts";
 export { GpuContext, type GpuContextOptions, type GpuLimits } from "../gpu/context.ts";
 export { GpuError, type GpuErrorCode } from "../gpu/gpu_error.ts";
+export type { CudaModelOptions } from "../cuda/cuda_model.ts";
+export type { CudaPrecision } from "../cuda/kernels_source.ts";
+export { CudaError, type CudaErrorCode } from "../cuda/cuda_error.ts";
