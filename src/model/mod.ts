@@ -18,7 +18,15 @@
  */
 
 export { loadModel, type LoadModelOptions } from "./load.ts";
-export type { GenerationSession, Model, ProofForwardOptions, ProofForwardResult } from "./model.ts";
+export type {
+  DeviceSelect,
+  GenerationSession,
+  GreedySteps,
+  Model,
+  ProofForwardOptions,
+  ProofForwardResult,
+  SelectResult,
+} from "./model.ts";
 export {
   type Architecture,
   loadModelConfig,
@@ -44,6 +52,9 @@ export * from "./sampling.ts";
 export * from "./tokenizer.ts";
 export { makeTinyModel, type TinyModelOptions } from "./tiny.ts";
 export {
+  type DecodePhase,
+  type DecodePhaseTimes,
+  WebGpuGenerationSession,
   WebGpuModel,
   type WebGpuModelOptions,
   type WebGpuProofForwardOptions,
