@@ -18,7 +18,17 @@ export const SAMPLE_WG = 256;
 /** u32 words per row of the `top` output beyond the 2M ids and logits: rho, count above rho, NaN count. */
 export const SAMPLE_TOP_EXTRA = 3;
 
-/** Words per row of the `top` output for M candidates. */
+/**
+ * Words per row of the `top` output for M candidates.
+ *
+ * @param m M.
+ * @returns 2M + 3.
+ * @example
+ * ```ts
+ * import { sampleTopStride } from "./sample.ts";
+ * if (sampleTopStride(8) !== 19) throw new Error();
+ * ```
+ */
 export function sampleTopStride(m: number): number {
   return 2 * m + SAMPLE_TOP_EXTRA;
 }
@@ -31,6 +41,16 @@ export function sampleTopStride(m: number): number {
  * @param seenIds The ids gathered for this row (host mirror), in gather order.
  * @param gathered Their logits.
  * @returns The row's candidates.
+ * @example Two candidates, rho 0.5, no NaN
+ * ```ts
+ * import { decodeCandidates } from "./sample.ts";
+ * const f = new Float32Array([0, 0, 2, 1, 0.5, 0, 0]);
+ * const top = new Uint32Array(f.buffer);
+ * top.set([4, 9], 0);
+ * top[5] = 2; // both rank above rho
+ * const c = decodeCandidates(top, 2, [], new Float32Array(0));
+ * if (c.ids[1] !== 9 || c.logits[0] !== 2 || c.rho !== 0.5 || c.hasNaN) throw new Error();
+ * ```
  */
 export function decodeCandidates(
   top: Uint32Array,

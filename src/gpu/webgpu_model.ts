@@ -1448,6 +1448,29 @@ interface SessionOps {
  * logits fit one binding, every prefill and step is one command buffer (forward, lm_head into a
  * logits buffer of the session's own, and with {@link DeviceSelect} the log-probs of the fed
  * tokens and each row's candidates) and one readback.
+ *
+ * @example Two greedy-ish steps through the device path (skipped where there is no adapter)
+ * ```ts
+ * import { makeTinyModel } from "../model/tiny.ts";
+ * import { openCheckpoint } from "../model/checkpoint.ts";
+ * import { WebGpuModel } from "./webgpu_model.ts";
+ * if (await navigator.gpu?.requestAdapter()) {
+ *   const dir = await Deno.makeTempDir();
+ *   await makeTinyModel(dir, { architecture: "qwen3", seed: 2 });
+ *   const ckpt = await openCheckpoint(dir);
+ *   const model = await WebGpuModel.load(ckpt);
+ *   ckpt.close();
+ *   const session = model.startGeneration(2, 8);
+ *   const request = { topM: 4, gatherSeen: false };
+ *   const first = await session.select!.prefill([[1, 2], [3]], request);
+ *   const next = await session.select!.step(first.candidates.map((c) => c.ids[0]), request);
+ *   const calls = session.phaseTimes().calls;
+ *   session.dispose();
+ *   model.dispose();
+ *   await Deno.remove(dir, { recursive: true });
+ *   if (next.logprobs!.length !== 2 || calls !== 2) throw new Error();
+ * }
+ * ```
  */
 export class WebGpuGenerationSession implements GenerationSession {
   readonly #model: WebGpuModel;
