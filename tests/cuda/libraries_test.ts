@@ -1,5 +1,5 @@
 import { deepStrictEqual, ok as assert, strictEqual } from "node:assert/strict";
-import { LIBRARY_CANDIDATES, libraryPaths } from "../../src/cuda/libraries.ts";
+import { LIBRARY_CANDIDATES, libraryPaths, openCublasLt } from "../../src/cuda/libraries.ts";
 import { CudaError } from "../../src/cuda/cuda_error.ts";
 
 Deno.test("libraryPaths() tries the override folder first, then the loader, then install folders", () => {
@@ -33,4 +33,19 @@ Deno.test("CudaError() carries the library, function and status", () => {
     "cublasLtMatmul",
     15,
   ]);
+});
+
+Deno.test("openCublasLt() opens cuBLASLt or says which paths failed and how to point elsewhere", () => {
+  // Both outcomes are checked: where cuBLASLt exists (the device) the path names it; where it
+  // does not (CI), the error names the library, the tries and GRAIL_CUDA_LIB_DIR.
+  let opened: string | null = null;
+  try {
+    opened = openCublasLt("/nonexistent-cuda-dir").path;
+  } catch (e) {
+    assert(e instanceof CudaError && e.code === "no_library", String(e));
+    assert(e.message.includes("/nonexistent-cuda-dir/libcublasLt.so.13"), e.message);
+    assert(e.message.includes("GRAIL_CUDA_LIB_DIR"), e.message);
+    strictEqual(e.library, "libcublasLt.so.13");
+  }
+  if (opened !== null) assert(opened.includes("libcublasLt"), opened);
 });
