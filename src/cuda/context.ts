@@ -34,6 +34,14 @@ export type KernelArg =
   | { f32: number }
   | { i64: number };
 
+/** A captured sequence of stream work that can be replayed with one launch (a CUDA graph). */
+export interface CudaGraph {
+  /** The instantiated graph. */
+  readonly exec: Deno.PointerObject;
+  /** The graph it was instantiated from. */
+  readonly graph: Deno.PointerObject;
+}
+
 /** A compiled module's function handles by entry name. */
 export interface CudaModule {
   /** The entry points. */
@@ -512,6 +520,60 @@ export class CudaContext {
       ),
       `cuLaunchKernel(${label})`,
     );
+  }
+
+  /**
+   * Records the work `fn` queues on the stream into a CUDA graph instead of running it (nothing
+   * executes until {@link CudaContext.launchGraph}). `fn` may only queue device work: launches,
+   * device copies, cuBLASLt calls — no host copies or synchronisation.
+   *
+   * @param fn Queues the work.
+   * @returns The instantiated graph; free it with {@link CudaContext.destroyGraph}.
+   * @throws {CudaError} "driver" when capture or instantiation fails; whatever `fn` throws.
+   */
+  capture(fn: () => void): CudaGraph {
+    this.#check();
+    // CU_STREAM_CAPTURE_MODE_RELAXED (2): other host code of this thread stays unrestricted.
+    check(this.cu, this.cu.cuStreamBeginCapture_v2(this.stream, 2), "cuStreamBeginCapture_v2");
+    const graphBox = new BigUint64Array(1);
+    try {
+      fn();
+    } catch (e) {
+      this.cu.cuStreamEndCapture(this.stream, graphBox);
+      if (graphBox[0]) this.cu.cuGraphDestroy(Deno.UnsafePointer.create(graphBox[0]));
+      throw e;
+    }
+    check(this.cu, this.cu.cuStreamEndCapture(this.stream, graphBox), "cuStreamEndCapture");
+    const graph = Deno.UnsafePointer.create(graphBox[0])!;
+    const execBox = new BigUint64Array(1);
+    const status = this.cu.cuGraphInstantiateWithFlags(execBox, graph, 0n);
+    if (status !== 0) {
+      this.cu.cuGraphDestroy(graph);
+      check(this.cu, status, "cuGraphInstantiateWithFlags");
+    }
+    return { exec: Deno.UnsafePointer.create(execBox[0])!, graph };
+  }
+
+  /**
+   * Queues a captured graph on the stream.
+   *
+   * @param g From {@link CudaContext.capture}.
+   */
+  launchGraph(g: CudaGraph): void {
+    this.#check();
+    check(this.cu, this.cu.cuGraphLaunch(g.exec, this.stream), "cuGraphLaunch");
+  }
+
+  /**
+   * Frees a captured graph (after the work it queued has finished).
+   *
+   * @param g From {@link CudaContext.capture}.
+   */
+  destroyGraph(g: CudaGraph): void {
+    if (this.#destroyed) return;
+    this.cu.cuStreamSynchronize(this.stream);
+    this.cu.cuGraphExecDestroy(g.exec);
+    this.cu.cuGraphDestroy(g.graph);
   }
 
   /**

@@ -18,8 +18,11 @@ export interface SessionOps {
   vocabSize: number;
   /** R. */
   maxRowsPerPass: number;
-  /** Runs rows through the model; copies final-hidden rows (pass row → session row). */
-  run(rows: readonly RowSpec[], copies: readonly [number, number][]): void;
+  /**
+   * Runs rows through the model; copies final-hidden rows (pass row → session row). `reusable`:
+   * a decode step, whose shape repeats (the model may replay it as a captured graph).
+   */
+  run(rows: readonly RowSpec[], copies: readonly [number, number][], reusable: boolean): void;
   /** Copies `count` KV rows of every layer from `fromRow` to `toRow` (same cache). */
   copyKvRows(fromRow: number, toRow: number, count: number): void;
   /** Logits [n, V] of session rows [0, n). */
@@ -159,7 +162,7 @@ export class CudaGenerationSession implements GenerationSession {
         const last = lastRowOf.get(source[b])!;
         if (last >= r0 && last < r0 + chunk.length) copies.push([last - r0, b]);
       }
-      this.#ops.run(chunk, copies);
+      this.#ops.run(chunk, copies, false);
     }
     source.forEach((src, b) => {
       if (src !== b) {
@@ -204,7 +207,7 @@ export class CudaGenerationSession implements GenerationSession {
       const base = b * this.#maxLen;
       return { token, pos: lens[b], kvRow: base + lens[b], kvBase: base };
     });
-    this.#ops.run(rows, rows.map((_, b) => [b, b]));
+    this.#ops.run(rows, rows.map((_, b) => [b, b]), true);
     for (let b = 0; b < B; b++) lens[b]++;
     return this.#ops.logits(B);
   }

@@ -27,7 +27,7 @@ import type {
 } from "../model/model.ts";
 import { ropeInverseFrequencies, ropeTable } from "../model/rope.ts";
 import { packRows, type RowSpec } from "./_rows.ts";
-import { CudaContext, type DeviceBuffer, type KernelArg } from "./context.ts";
+import { CudaContext, type CudaGraph, type DeviceBuffer, type KernelArg } from "./context.ts";
 import { CudaError } from "./cuda_error.ts";
 import { CudaGenerationSession, type SessionOps } from "./cuda_generation.ts";
 import { CublasLtGemm, type GemmPlan } from "./gemm.ts";
@@ -57,6 +57,8 @@ export interface CudaModelOptions {
   libDir?: string;
   /** Time every op with events (synchronises after each; see {@link CudaModel.profile}). */
   profile?: boolean;
+  /** Replay generation steps as a captured CUDA graph (default true; same bits either way). */
+  graphs?: boolean;
 }
 
 interface LayerWeights {
@@ -172,6 +174,7 @@ export class CudaModel implements Model {
   readonly #plans: Plans;
   readonly #elt: number;
   readonly #prof: Map<string, number> | null;
+  readonly #graphs: boolean;
   /** Page-locked staging of a pass's f32 final hidden states (fast DMA), made on first use. */
   #hiddenHost: Float32Array | null = null;
   #proofKv: CudaKvCache | null = null;
@@ -187,9 +190,11 @@ export class CudaModel implements Model {
     w: Weights,
     sizes: { rows: number; logitsRows: number; proofCapacity: number },
     profile: boolean,
+    graphs: boolean,
   ) {
     this.context = ctx;
     this.#prof = profile ? new Map() : null;
+    this.#graphs = graphs;
     this.gemm = gemm;
     this.config = config;
     this.hiddenSize = config.hiddenSize;
@@ -303,11 +308,21 @@ export class CudaModel implements Model {
       const fn = new Map(mod.functions);
       gemm = CublasLtGemm.create(ctx, { libDir: options.libDir });
       const w = await uploadWeights(ctx, fn, ckpt, precision);
-      return new CudaModel(ctx, gemm, config, precision, fn, w, {
-        rows,
-        logitsRows,
-        proofCapacity,
-      }, options.profile === true);
+      return new CudaModel(
+        ctx,
+        gemm,
+        config,
+        precision,
+        fn,
+        w,
+        {
+          rows,
+          logitsRows,
+          proofCapacity,
+        },
+        options.profile === true,
+        options.graphs !== false,
+      );
     } catch (err) {
       gemm?.destroy();
       ctx.destroy();
@@ -383,11 +398,14 @@ export class CudaModel implements Model {
     kv.v.length = 0;
   }
 
-  /**
-   * Queues up to R rows through embedding, every layer and the final norm: `fin` (activation
-   * dtype) and `fin32` (f32) then hold their final hidden states.
-   */
+  /** Queues up to R rows through the model (see `#launchForward`). */
   #forward(kv: CudaKvCache, rows: readonly RowSpec[]): void {
+    const { n, nBlocks } = this.#stage(kv, rows);
+    this.#launchForward(kv, n, nBlocks);
+  }
+
+  /** Checks rows against the model and the cache, and uploads their metadata. */
+  #stage(kv: CudaKvCache, rows: readonly RowSpec[]): { n: number; nBlocks: number } {
     const n = rows.length;
     const maxPos = this.config.maxPositionEmbeddings;
     for (const r of rows) {
@@ -404,23 +422,32 @@ export class CudaModel implements Model {
         );
       }
     }
-    const ctx = this.context;
-    const a = this.#a;
-    const w = this.#w;
-    const p = this.#plans;
-    const cfg = this.config;
-    const { hiddenSize: C, intermediateSize: FF, numHeads: NH, numKvHeads: NKV, headDim: HS } = cfg;
-    const eps = cfg.rmsNormEps;
     // bf16: tensor-core attention (bf16 operands, as the reference's SDPA); f32: the f32 kernel.
     const tc = this.precision === "bf16";
     const packed = packRows(
       rows,
       tc ? ATTENTION_TC_QUERIES_PER_BLOCK : ATTENTION_QUERIES_PER_BLOCK,
     );
-    ctx.upload(a.tokens, packed.tokens);
-    ctx.upload(a.meta, packed.meta);
-    ctx.upload(a.blocks, packed.blocks);
-    const nBlocks = packed.blocks.length / 4;
+    const a = this.#a;
+    this.context.upload(a.tokens, packed.tokens);
+    this.context.upload(a.meta, packed.meta);
+    this.context.upload(a.blocks, packed.blocks);
+    return { n, nBlocks: packed.blocks.length / 4 };
+  }
+
+  /**
+   * Queues n staged rows (see `#stage`) through embedding, every layer and the final norm:
+   * `fin` (activation dtype) and `fin32` (f32) then hold their final hidden states. Device work
+   * only, so a generation step can be captured as a CUDA graph.
+   */
+  #launchForward(kv: CudaKvCache, n: number, nBlocks: number): void {
+    const a = this.#a;
+    const w = this.#w;
+    const p = this.#plans;
+    const cfg = this.config;
+    const { hiddenSize: C, intermediateSize: FF, numHeads: NH, numKvHeads: NKV, headDim: HS } = cfg;
+    const eps = cfg.rmsNormEps;
+    const tc = this.precision === "bf16";
     const EW = THREADS.elementwise;
     const ptr = (b: DeviceBuffer | null) => ({ ptr: b });
     const i32 = (v: number) => ({ i32: v });
@@ -746,16 +773,26 @@ export class CudaModel implements Model {
     }
     const lastBuf = last, hiddenBuf = hidden;
     const rowBytes = this.config.numKvHeads * this.config.headDim * this.#elt;
+    // A decode step always has the same shape (B rows, one block each, identity copies), so
+    // its launches are captured once as a CUDA graph and replayed: one launch per step instead
+    // of hundreds. Same kernels, same arguments, same bits.
+    let stepGraph: CudaGraph | null = null;
     const ops: SessionOps = {
       check: () => this.#check(),
       vocabSize: this.vocabSize,
       maxRowsPerPass: this.maxRowsPerPass,
-      run: (rows, copies) => {
-        this.#forward(kv, rows);
-        for (const [from, to] of copies) {
-          ctx.copy(lastBuf, to * C * this.#elt, this.#a.fin, from * C * this.#elt, C * this.#elt);
-          ctx.copy(hiddenBuf, to * C * 4, this.#a.fin32, from * C * 4, C * 4);
-        }
+      run: (rows, copies, reusable) => {
+        const { n, nBlocks } = this.#stage(kv, rows);
+        const work = () => {
+          this.#launchForward(kv, n, nBlocks);
+          for (const [from, to] of copies) {
+            ctx.copy(lastBuf, to * C * this.#elt, this.#a.fin, from * C * this.#elt, C * this.#elt);
+            ctx.copy(hiddenBuf, to * C * 4, this.#a.fin32, from * C * 4, C * 4);
+          }
+        };
+        if (!reusable || this.#prof || !this.#graphs) return work();
+        stepGraph ??= ctx.capture(work);
+        ctx.launchGraph(stepGraph);
       },
       copyKvRows: (fromRow, toRow, count) => {
         for (const b of [...kv.k, ...kv.v]) {
@@ -770,6 +807,7 @@ export class CudaModel implements Model {
       },
     };
     const session = new CudaGenerationSession(ops, batch, maxLenTokens, () => {
+      if (stepGraph) ctx.destroyGraph(stepGraph);
       this.#releaseKv(kv);
       ctx.free(lastBuf);
       ctx.free(hiddenBuf);
