@@ -16,7 +16,8 @@
  * logits|device|both; --sampling greedy|protocol|greedy,protocol (protocol: T 0.7, top-p 0.9,
  * top-k 50); --profile (GPU ms per kernel family from timestamp queries; slower); --sessions N
  * (also N device-mode sessions of B rows each stepping concurrently: while one waits on its
- * readback another's step runs on the GPU).
+ * readback another's step runs on the GPU); --generate (also `generate()` end to end, what a miner
+ * calls: the device path generate() picks for these parameters, EOS off).
  *
  * Prints one JSON object per line: per mode, tokens/s and the median step, then one line per
  * phase (ms per step: write, encode, submit, wait = mapAsync, read, sample = host sampling),
@@ -33,6 +34,7 @@ import {
   type SamplingParams,
 } from "../src/model/sampling.ts";
 import { SeededRandom } from "../src/model/seeded_random.ts";
+import { generate } from "../src/model/generate.ts";
 import { WebGpuModel } from "../src/gpu/webgpu_model.ts";
 import type { WeightDType } from "../src/gpu/weights.ts";
 import { flags, median, randomCheckpoint, SHAPES } from "./_random_checkpoint.ts";
@@ -53,6 +55,7 @@ const modes = (f.get("mode") ?? "both") === "both" ? ["logits", "device"] : [f.g
 const samplings = (f.get("sampling") ?? "greedy").split(",");
 const profile = f.has("profile");
 const SESSIONS = Number(f.get("sessions") ?? 1);
+const GENERATE = f.has("generate");
 const shapeName = f.get("shape");
 
 function shapeConfig(name: string): ModelConfig {
@@ -264,6 +267,29 @@ async function runChunked(chunk: number, timed: boolean): Promise<void> {
 }
 const rng0 = new SeededRandom(0);
 
+/** `generate()` end to end (prefill, S new tokens per row, log-probs); tokens/s of new tokens. */
+async function runGenerate(samplingName: string): Promise<void> {
+  const prompts = Array.from({ length: B }, () => prompt);
+  const opts = { ...SAMPLING[samplingName], maxNewTokens: S, eosTokenIds: [] };
+  await generate(model, prompts, opts, new SeededRandom(1)); // warm-up
+  const t = performance.now();
+  const out = await generate(model, prompts, opts, new SeededRandom(2));
+  const ms = performance.now() - t;
+  const tokens = out.reduce((n, r) => n + r.completionLength, 0);
+  console.log(JSON.stringify({
+    name: "generate",
+    device,
+    shape: `${shape} B=${B} prompt=${P} new=${S}`,
+    precision,
+    sampling: samplingName,
+    metric: "tokens_per_s",
+    value: Math.round(tokens / (ms / 1000)),
+    unit: "tok/s",
+    iterations: 1,
+    totalMs: Math.round(ms),
+  }));
+}
+
 /** N device-mode sessions decoding concurrently; aggregate tokens/s. */
 async function runConcurrent(n: number, samplingName: string): Promise<void> {
   const params = SAMPLING[samplingName];
@@ -318,6 +344,7 @@ for (const samplingName of samplings) {
     await run(mode, samplingName, true);
   }
   if (SESSIONS > 1 && modes.includes("device")) await runConcurrent(SESSIONS, samplingName);
+  if (GENERATE) await runGenerate(samplingName);
   if (samplingName === "greedy" && modes.includes("device")) {
     await runChunked(16, false);
     await runChunked(16, true);
