@@ -100,8 +100,8 @@ TS
     # The CUDA backend (src/cuda, Deno.dlopen): its tests, fixture accuracy, proof forward bf16/f32
     # (+ per-op profile), decode, the 4B shape, and PyTorch bf16 in the same call.
     step "cuda tests"
-    # (cli_verify_backend_test.ts needs npm packages the carried cache lacks: it runs here only.)
-    timeout ${TESTS_TIMEOUT:-240} deno test -A $CFG $(ls tests/cuda/*_test.ts | grep -v cli_verify) > "$OUT/cuda_tests.log" 2>&1
+    # (the cli_verify and role_config tests need npm packages the carried cache lacks: here only.)
+    timeout ${TESTS_TIMEOUT:-240} deno test -A $CFG $(ls tests/cuda/*_test.ts | grep -v -e cli_verify -e role_config) > "$OUT/cuda_tests.log" 2>&1
     grep -E "^(ok|FAILED)|\.\.\. " "$OUT/cuda_tests.log" | sed 's/\x1b\[[0-9;]*m//g' | grep -vE "\.\.\. ok" | tail -25
     step "cuda accuracy"
     timeout 90 $D bench/cuda_accuracy.ts | tee -a "$J"

@@ -38,7 +38,7 @@ export interface RoleConfig {
   /** drand on (`--use-drand`, default) or off (`--no-drand`). */
   useDrand: boolean;
   /** Model backend (`GRAIL_BACKEND`, default webgpu). */
-  backend: "webgpu" | "cpu";
+  backend: "webgpu" | "cpu" | "cuda";
   /** Validator rules (`GRAIL_VERIFY_MODE`, default compat on the live subnet). */
   mode: "strict" | "compat";
   /** Prometheus port on 127.0.0.1 (`GRAIL_METRICS_PORT`); null = off. */
@@ -124,7 +124,7 @@ export const ROLE_FLAGS_USAGE = `Options (flags beat .env, which beats the envir
   --wallet.hotkey NAME    hotkey name (BT_WALLET_HOT; default "default")
   --wallet.path DIR       wallets folder (BT_WALLET_PATH; default ~/.bittensor/wallets)
   --use-drand/--no-drand  bind drand randomness (default on)
-  --backend webgpu|cpu    model backend (GRAIL_BACKEND; default webgpu)
+  --backend NAME          webgpu, cpu or cuda (GRAIL_BACKEND; default webgpu)
   --cache-dir DIR         checkpoint cache (GRAIL_CACHE_DIR; default ~/.cache/grail)
   --state-dir DIR         resume state (GRAIL_STATE_DIR; default <cache-dir>/state)
   --metrics-port N        Prometheus endpoint on 127.0.0.1:N (GRAIL_METRICS_PORT; default off)
@@ -204,8 +204,10 @@ export async function loadRoleConfig(
   const netuidText = values.netuid ?? (role === "miner" ? get("BT_NETUID") : undefined) ??
     get("NETUID") ?? "81";
   const backend = values.backend ?? get("GRAIL_BACKEND") ?? "webgpu";
-  if (backend !== "webgpu" && backend !== "cpu") {
-    throw new RangeError(`Invalid backend ${JSON.stringify(backend)}: expected webgpu or cpu`);
+  if (backend !== "webgpu" && backend !== "cpu" && backend !== "cuda") {
+    throw new RangeError(
+      `Invalid backend ${JSON.stringify(backend)}: expected webgpu, cpu or cuda`,
+    );
   }
   const mode = values.mode ?? get("GRAIL_VERIFY_MODE") ?? "compat";
   if (mode !== "strict" && mode !== "compat") {
