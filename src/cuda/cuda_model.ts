@@ -330,12 +330,21 @@ export class CudaModel implements Model {
     }
   }
 
-  /** The pinned cuBLASLt algorithms (for benchmark reports). */
+  /**
+   * The pinned cuBLASLt algorithms, one per weight GEMM (for benchmark reports).
+   *
+   * @returns Plans by GEMM: qkv, o, gateUp, down, lm.
+   */
   gemmPlans(): Record<string, GemmPlan> {
     return { ...this.#plans };
   }
 
-  /** GPU milliseconds per op family since the last reset (profile mode only). */
+  /**
+   * GPU milliseconds per op family since the last reset (load with `profile: true`; each op is
+   * then timed with events and synchronised, so wall time grows).
+   *
+   * @returns Milliseconds by op family (empty when not profiling).
+   */
   profile(): Map<string, number> {
     return new Map(this.#prof ?? []);
   }
@@ -367,7 +376,12 @@ export class CudaModel implements Model {
     }
   }
 
-  #launch(name: string, grid: [number, number, number], block: number, args: KernelArg[]) {
+  #launch(
+    name: string,
+    grid: [number, number, number],
+    block: number,
+    args: KernelArg[],
+  ): void {
     this.context.launch(this.#fn.get(name)!, grid, [block, 1, 1], args, name);
   }
 
