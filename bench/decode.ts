@@ -230,7 +230,7 @@ async function runChunked(chunk: number, timed: boolean): Promise<void> {
   const t = performance.now();
   for (let done = 0; done < S; done += chunk) {
     const steps = Math.min(chunk, S - done);
-    const out = await select.greedy!(next, steps);
+    const out = await select.greedy!(next, steps, request);
     next = Array.from(out.tokens.subarray((steps - 1) * B, steps * B));
   }
   const ms = performance.now() - t;

@@ -1523,8 +1523,7 @@ export class WebGpuGenerationSession implements GenerationSession {
         step: (tokens, request) => this.#call(() => this.#selectStep(tokens, request)),
         logits: () => this.#call(() => this.#latestLogits()),
         logprobs: (tokens) => this.#call(() => this.#lastLogprobs(tokens)),
-        greedy: (tokens, steps, vocabLimit) =>
-          this.#call(() => this.#greedy(tokens, steps, vocabLimit)),
+        greedy: (tokens, steps, request) => this.#call(() => this.#greedy(tokens, steps, request)),
       };
     }
   }
@@ -1839,12 +1838,11 @@ export class WebGpuGenerationSession implements GenerationSession {
   async #greedy(
     tokens: readonly number[],
     steps: number,
-    vocabLimit: number | undefined,
+    request: CandidateRequest,
   ): Promise<() => Promise<GreedySteps>> {
     this.#check();
     const decode = this.#ops.decode!;
     const B = this.#batch;
-    const V = this.#model.vocabSize;
     if (!decode.state.hasLogits || this.#lens === null) {
       throw new ModelError("state", "Cannot run greedy steps before prefill");
     }
@@ -1860,7 +1858,12 @@ export class WebGpuGenerationSession implements GenerationSession {
         `Invalid greedy steps ${steps}: expected an integer in [1, ${room}] (positions left per row)`,
       );
     }
-    const sampler = decode.sampler(Math.min(GREEDY_FEED_M, V - 1), Math.min(vocabLimit ?? V, V));
+    if (request.gatherSeen) {
+      throw new RangeError(
+        "Invalid request for greedy steps: gatherSeen (a repetition penalty) needs the host each step",
+      );
+    }
+    const sampler = this.#plan(request, false).sampler!;
     const feed = decode.feed(sampler, steps);
     const ctx = this.#model.context;
     ctx.write(feed.next, 0, Uint32Array.from(tokens));
@@ -1934,5 +1937,3 @@ export class WebGpuGenerationSession implements GenerationSession {
 }
 
 const NO_PLAN: DecodePlan = { logprob: false, sampler: null, gather: null, fullLogits: false };
-/** Candidates per row for device greedy steps (only their argmax is used). */
-const GREEDY_FEED_M = 8;

@@ -281,7 +281,7 @@ async function decodeGreedyOnDevice(
   const needsLogprob = (r: RowState) => r.tokens.length - r.promptLength > r.logprobs.length;
   for (let generated = 1; rows.some((r) => r.finish === null);) {
     const steps = Math.min(GREEDY_CHUNK_STEPS, params.maxNewTokens - generated);
-    const out = await select.greedy!(last(), steps, params.vocabLimit);
+    const out = await select.greedy!(last(), steps, request);
     for (let j = 0; j < steps; j++) {
       for (let b = 0; b < B; b++) {
         const row = rows[b];

@@ -83,10 +83,15 @@ export interface DeviceSelect {
   /** log p(tokens[b] | ..) under the latest logits (the last tokens' log-probs, never fed). */
   logprobs(tokens: readonly number[]): Promise<Float32Array>;
   /**
-   * Optional: `steps` greedy steps with no host round trip between them (no repetition penalty;
-   * ids ≥ `vocabLimit` never chosen). Feeds `tokens`, then each step's argmax; one readback.
+   * Optional: `steps` greedy steps with no host round trip between them: feeds `tokens`, then
+   * each step's argmax among `request.topM` candidates (ids ≥ `request.vocabLimit` never
+   * chosen; no repetition penalty, so `gatherSeen` must be false); one readback.
    */
-  greedy?(tokens: readonly number[], steps: number, vocabLimit?: number): Promise<GreedySteps>;
+  greedy?(
+    tokens: readonly number[],
+    steps: number,
+    request: CandidateRequest,
+  ): Promise<GreedySteps>;
 }
 
 /** What {@link DeviceSelect.greedy} reads back, step-major ([steps × B]). */

@@ -459,9 +459,10 @@ export function sampleFromCandidates(
     for (let i = 1; i < scores.length; i++) if (scores[i] > scores[best]) best = i;
     if (scores[best] > c.rho) return ids[best];
     // Outside ids holding rho rank after every candidate holding it unpenalized.
+    const fromTop = new Set(c.ids);
     const heldUnpenalized = ids.some((id, i) =>
-      c.logits.length > 0 && scores[i] === c.rho && raw.get(id) === c.rho &&
-      (seen === null || !seen.has(id)) && c.ids.includes(id)
+      fromTop.has(id) && raw.get(id) === c.rho && scores[i] === c.rho &&
+      (seen === null || !seen.has(id))
     );
     return scores[best] === c.rho && heldUnpenalized && c.rho > -Infinity ? ids[best] : null;
   }

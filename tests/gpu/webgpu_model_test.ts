@@ -516,7 +516,7 @@ gpuTest(
         return c.ids[best];
       };
       const start = first.candidates.map(argmax);
-      const out = await select.greedy!(start, 6);
+      const out = await select.greedy!(start, 6, { topM: 8, gatherSeen: false });
       strictEqual(out.tokens.length, 12);
       deepStrictEqual([...out.nan], new Array(12).fill(0));
       const seqs = [0, 1].map((b) => [
@@ -537,7 +537,7 @@ gpuTest(
         }
       });
       await rejects(
-        select.greedy!(start, 50),
+        select.greedy!(start, 50, { topM: 8, gatherSeen: false }),
         (e) => e instanceof ModelError && e.code === "cache_full",
       );
       session.dispose();
