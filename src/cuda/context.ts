@@ -11,7 +11,7 @@
 import { CudaError } from "./cuda_error.ts";
 import { cBytes, cString } from "./_ffi.ts";
 import { type CudaLib, openCuda } from "./libraries.ts";
-import { compilePtx } from "./nvrtc.ts";
+import { compilePtx, nvrtcSupportedArchs, pickArch } from "./nvrtc.ts";
 
 const ATTR_CC_MAJOR = 75;
 const ATTR_CC_MINOR = 76;
@@ -91,6 +91,7 @@ export class CudaContext {
   /** A second stream for device-to-host copies that overlap the main stream's later work. */
   readonly copyStream: Deno.PointerObject;
   readonly #copyReady: Deno.PointerObject;
+  readonly #libDir: string | undefined;
   /** Where libcuda was opened from. */
   readonly libraryPath: string;
   #live = new Map<bigint, DeviceBuffer>();
@@ -108,8 +109,10 @@ export class CudaContext {
     stream: Deno.PointerObject,
     copyStream: Deno.PointerObject,
     copyReady: Deno.PointerObject,
+    libDir: string | undefined,
   ) {
     this.cu = cu;
+    this.#libDir = libDir;
     this.copyStream = copyStream;
     this.#copyReady = copyReady;
     this.libraryPath = path;
@@ -177,6 +180,7 @@ export class CudaContext {
       Deno.UnsafePointer.create(streamBox[0])!,
       Deno.UnsafePointer.create(streamBox[1])!,
       Deno.UnsafePointer.create(eventBox[0])!,
+      options.libDir,
     );
   }
 
@@ -444,7 +448,9 @@ export class CudaContext {
     defines: Readonly<Record<string, string>> = {},
   ): CudaModule {
     this.#check();
-    const { ptx } = compilePtx(source, { arch: this.arch, defines });
+    const cc = 10 * this.computeCapability[0] + this.computeCapability[1];
+    const arch = pickArch(cc, nvrtcSupportedArchs(this.#libDir));
+    const { ptx } = compilePtx(source, { arch, defines, libDir: this.#libDir });
     const modBox = new BigUint64Array(1);
     check(this.cu, this.cu.cuModuleLoadData(modBox, cBytes(ptx)), "cuModuleLoadData");
     const mod = Deno.UnsafePointer.create(modBox[0])!;

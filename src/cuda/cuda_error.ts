@@ -13,6 +13,7 @@ export type CudaErrorCode =
   | "compile"
   | "cublas"
   | "shape"
+  | "unsupported"
   | "disposed";
 
 /**

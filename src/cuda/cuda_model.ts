@@ -250,7 +250,8 @@ export class CudaModel implements Model {
    * @param options Precision, pass sizes, device.
    * @returns The model; call `dispose()` when done.
    * @throws {CudaError} No driver/device/library, a kernel that does not compile, a head size
-   *   with no attention kernel (code "shape"), out of memory.
+   *   with no attention kernel (code "shape"), bf16 below compute capability 8.0 (code
+   *   "unsupported"), out of memory.
    * @throws {RangeError} For invalid sizes.
    */
   static async load(ckpt: Checkpoint, options: CudaModelOptions = {}): Promise<CudaModel> {
@@ -303,6 +304,15 @@ export class CudaModel implements Model {
     const ctx = CudaContext.create({ device: options.device, libDir: options.libDir });
     let gemm: CublasLtGemm | null = null;
     try {
+      if (precision === "bf16" && ctx.computeCapability[0] < 8) {
+        // bf16 tensor-core MMA (attention_tc.cu) and cuBLASLt's bf16 GEMMs need sm_80 or newer.
+        throw new CudaError(
+          "unsupported",
+          `Cannot run bf16 on ${ctx.name} (compute capability ${
+            ctx.computeCapability.join(".")
+          }): bf16 needs 8.0 or newer; load with precision "f32"`,
+        );
+      }
       const { source, defines } = kernelProgram(precision);
       const mod = ctx.loadModule(source, kernelEntries(precision), defines);
       const fn = new Map(mod.functions);

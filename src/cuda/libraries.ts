@@ -80,6 +80,8 @@ const NVRTC_SYMBOLS = {
   nvrtcGetPTX: { parameters: ["pointer", "buffer"], result: "i32" },
   nvrtcDestroyProgram: { parameters: ["buffer"], result: "i32" },
   nvrtcGetErrorString: { parameters: ["i32"], result: "pointer" },
+  nvrtcGetNumSupportedArchs: { parameters: ["buffer"], result: "i32" },
+  nvrtcGetSupportedArchs: { parameters: ["buffer"], result: "i32" },
 } as const;
 
 const CUBLASLT_SYMBOLS = {

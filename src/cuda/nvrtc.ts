@@ -54,6 +54,62 @@ export function nvrtcVersion(libDir?: string): { major: number; minor: number } 
   return { major: major[0], minor: minor[0] };
 }
 
+/**
+ * The compute capabilities this NVRTC can target, as XY numbers (e.g. 90 for compute_90).
+ *
+ * @param libDir A folder tried first when opening libnvrtc.
+ * @returns Ascending capabilities.
+ * @throws {CudaError} code "no_library" without NVRTC.
+ *
+ * @example NVRTC 11.8 and later target compute_80
+ * ```ts
+ * import { nvrtcSupportedArchs } from "./nvrtc.ts";
+ * try {
+ *   if (!nvrtcSupportedArchs().includes(80)) throw new Error();
+ * } catch (e) {
+ *   if ((e as { code?: string }).code !== "no_library") throw e;
+ * }
+ * ```
+ */
+export function nvrtcSupportedArchs(libDir?: string): number[] {
+  const lib = openNvrtc(libDir).symbols;
+  const n = new Int32Array(1);
+  check(lib, lib.nvrtcGetNumSupportedArchs(n), "nvrtcGetNumSupportedArchs");
+  const archs = new Int32Array(n[0]);
+  check(lib, lib.nvrtcGetSupportedArchs(archs), "nvrtcGetSupportedArchs");
+  return [...archs].sort((x, y) => x - y);
+}
+
+/**
+ * The virtual architecture to compile for: the device's own when NVRTC knows it, else the newest
+ * one NVRTC knows below it (the driver JIT-compiles that PTX for the newer device).
+ *
+ * @param capability The device's compute capability as XY (e.g. 90).
+ * @param supported What NVRTC can target (from {@link nvrtcSupportedArchs}).
+ * @returns "compute_XY".
+ * @throws {CudaError} code "nvrtc" when NVRTC knows no architecture at or below the device's.
+ *
+ * @example An older NVRTC on a newer GPU
+ * ```ts
+ * import { pickArch } from "./nvrtc.ts";
+ * if (pickArch(100, [75, 80, 86, 89, 90]) !== "compute_90") throw new Error();
+ * if (pickArch(90, [80, 90]) !== "compute_90") throw new Error();
+ * ```
+ */
+export function pickArch(capability: number, supported: readonly number[]): string {
+  const ok = supported.filter((a) => a <= capability);
+  if (ok.length === 0) {
+    throw new CudaError(
+      "nvrtc",
+      `NVRTC targets compute capabilities ${
+        supported.join(", ")
+      }, none at or below the device's ${capability}; install an NVRTC that supports this GPU`,
+      { library: "libnvrtc" },
+    );
+  }
+  return `compute_${Math.max(...ok)}`;
+}
+
 function check(lib: NvrtcLib, status: number, fn: string, extra = ""): void {
   if (status === 0) return;
   const text = cString(lib.nvrtcGetErrorString(status));

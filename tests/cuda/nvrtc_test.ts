@@ -1,5 +1,5 @@
 import { ok as assert, strictEqual, throws } from "node:assert/strict";
-import { compilePtx, nvrtcVersion } from "../../src/cuda/nvrtc.ts";
+import { compilePtx, nvrtcSupportedArchs, nvrtcVersion, pickArch } from "../../src/cuda/nvrtc.ts";
 import { CudaError } from "../../src/cuda/cuda_error.ts";
 import { KERNEL_FAMILIES, kernelEntries, kernelProgram } from "../../src/cuda/kernels_source.ts";
 import { nvrtcTest } from "./_cuda.ts";
@@ -54,4 +54,25 @@ Deno.test("compilePtx() rejects an architecture that is not compute_XY", () => {
 Deno.test("kernelProgram() defines ACT_BF16 only for bf16", () => {
   strictEqual(kernelProgram("bf16").defines.ACT_BF16, "");
   strictEqual(kernelProgram("f32").defines.ACT_BF16, undefined);
+});
+
+Deno.test("pickArch() takes the device's architecture when NVRTC knows it", () => {
+  strictEqual(pickArch(90, [80, 86, 90]), "compute_90");
+});
+
+Deno.test("pickArch() falls back to the newest architecture below a newer device", () => {
+  strictEqual(pickArch(120, [75, 80, 90, 100]), "compute_100");
+});
+
+Deno.test("pickArch() refuses a device older than everything NVRTC targets", () => {
+  throws(
+    () => pickArch(52, [75, 80]),
+    (e: unknown) => e instanceof CudaError && e.code === "nvrtc",
+  );
+});
+
+nvrtcTest("nvrtcSupportedArchs() lists compute_80 and compute_90 in ascending order", () => {
+  const archs = nvrtcSupportedArchs();
+  assert(archs.includes(80) && archs.includes(90), String(archs));
+  assert(archs.every((a, i) => i === 0 || archs[i - 1] < a));
 });
