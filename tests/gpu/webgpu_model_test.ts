@@ -2,7 +2,7 @@ import { deepStrictEqual, ok as assert, rejects, strictEqual } from "node:assert
 import { openCheckpoint } from "../../src/model/checkpoint.ts";
 import { loadCpuModel } from "../../src/model/cpu_model.ts";
 import { ModelError } from "../../src/model/errors.ts";
-import { generate, type GenerateOptions } from "../../src/model/generate.ts";
+import { generate, type GenerateOptions, type GenerationOutput } from "../../src/model/generate.ts";
 import type { GenerationSession, Model } from "../../src/model/model.ts";
 import {
   ENV_LOOP_GENERATION_DEFAULTS,
@@ -541,6 +541,37 @@ gpuTest(
         (e) => e instanceof ModelError && e.code === "cache_full",
       );
       session.dispose();
+    } finally {
+      model.dispose();
+    }
+  },
+);
+
+gpuTest(
+  "generate() calls on one WebGPU model may run concurrently and give their sequential results",
+  async () => {
+    // A session call leaves the model's lock once submitted and maps its own staging buffer
+    // outside it, so one session's readback overlaps another's step; results must not change.
+    const { golden, model } = await load("qwen3-tiny");
+    try {
+      const jobs = [0, 1, 2].map((s) => ({
+        prompts: [golden.seqs[s % golden.seqs.length].inputIds.slice(0, 5 + s)],
+        opts: { ...PROTOCOL_GENERATION_DEFAULTS, maxNewTokens: 12, eosTokenIds: [] },
+        seed: 40 + s,
+      }));
+      const sequential: GenerationOutput[][] = [];
+      for (const j of jobs) {
+        sequential.push(await generate(model, j.prompts, j.opts, new SeededRandom(j.seed)));
+      }
+      const concurrent = await Promise.all(
+        jobs.map((j) => generate(model, j.prompts, j.opts, new SeededRandom(j.seed))),
+      );
+      concurrent.forEach((out, i) => {
+        deepStrictEqual(out.map((r) => r.tokens), sequential[i].map((r) => r.tokens), `job ${i}`);
+        out.forEach((r, b) =>
+          assert(sameBits(r.completionLogprobs, sequential[i][b].completionLogprobs), `job ${i}`)
+        );
+      });
     } finally {
       model.dispose();
     }
