@@ -25,7 +25,7 @@ if [ -d "$OLD" ]; then
 fi
 cd "$NEW"
 step "decode f32 greedy + protocol, logits vs device"
-timeout 80 $D bench/decode.ts $SHAPE --steps 32 --steps-logits 8 --sampling greedy,protocol --sessions 4 | tee -a "$J"
+timeout 90 $D bench/decode.ts $SHAPE --steps 32 --steps-logits 8 --sampling greedy,protocol --sessions 4 --generate | tee -a "$J"
 step "decode f16 greedy"
 timeout 40 $D bench/decode.ts $SHAPE --steps 32 --precision f16 | tee -a "$J"
 step "decode f32 greedy, 64 steps"
