@@ -225,7 +225,9 @@ function open<S extends Deno.ForeignLibraryInterface>(
       cache.set(key, opened);
       return opened;
     } catch (e) {
-      tried.push(`${path}: ${(e as Error).message.split("\n")[0]}`);
+      // Deno prefixes dlerror's text with "Could not open library: " (twice); keep the cause.
+      const why = (e as Error).message.split("\n")[0].replace(/(Could not open library: )+/g, "");
+      tried.push(why.startsWith(path) ? why : `${path}: ${why}`);
     }
   }
   const what = kind === "cuda"
@@ -235,8 +237,8 @@ function open<S extends Deno.ForeignLibraryInterface>(
     : "cuBLASLt (install the CUDA toolkit's cublas package)";
   throw new CudaError(
     "no_library",
-    `Cannot open ${what}; tried ${tried.length} paths: ${tried.slice(0, 4).join("; ")}${
-      tried.length > 4 ? "; …" : ""
+    `Cannot open ${what}; tried ${tried.length} paths: ${tried.slice(0, 2).join("; ")}${
+      tried.length > 2 ? `; and ${tried.length - 2} more` : ""
     }. Set GRAIL_CUDA_LIB_DIR to the folder holding ${LIBRARY_CANDIDATES[kind][0]}`,
     { library: LIBRARY_CANDIDATES[kind][0] },
   );
