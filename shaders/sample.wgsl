@@ -16,10 +16,14 @@
 // Dispatch: (rows, 1, 1) workgroups of WG threads.
 //
 // Method (exact, deterministic): map each logit to a u32 key whose unsigned order is the order
-// above; radix-select the key T of the (M+1)-th largest (4 passes of 8 bits over the row, a
-// 256-bin histogram each); thread t owns ids [t*chunk, (t+1)*chunk), so an exclusive scan of
-// per-thread counts gives each kept id its slot: ids with key > T in id order, then the lowest-id
-// ties of T up to M. The M come out in that slot order; the host sorts them if it needs ranks.
+// above; thread t owns ids [t*chunk, (t+1)*chunk). A bound tau from the chunk maxima leaves, in
+// the usual case, a few hundred ids with key >= tau that hold the answer; they are copied to
+// workgroup memory in id order (3 passes over the row in all). Then radix-select the key T of the
+// (M+1)-th largest (4 rounds of 8 bits, a 256-bin histogram each) and give each kept id its slot:
+// ids with key > T in id order, then the lowest-id ties of T up to M. When more than CAP ids reach
+// tau (a row of many equal logits) or M + 1 > WG, the same select and placement run over the row
+// itself (per-thread counts and an exclusive scan keep id order). The M come out in slot order;
+// the host sorts them if it needs ranks.
 
 struct Params {
   v: u32,
@@ -44,6 +48,12 @@ var<workgroup> gt_count: array<u32, WG>;
 var<workgroup> eq_count: array<u32, WG>;
 var<workgroup> nan_count: atomic<u32>;
 var<workgroup> sel: vec2<u32>; // (prefix, remaining rank within the prefix)
+var<workgroup> tau_s: u32;
+var<workgroup> n_cand: u32;
+// Ids with key >= tau, in id order, when there are at most CAP of them (the usual case).
+const CAP: u32 = 1024u;
+var<workgroup> cand_key: array<u32, CAP>;
+var<workgroup> cand_id: array<u32, CAP>;
 
 // NaN by its bits: WGSL lets compilers assume float comparisons never meet a NaN.
 fn is_nan_bits(b: u32) -> bool {
@@ -75,6 +85,65 @@ fn sample_topm(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_i
     sel = vec2<u32>(0u, p.m + 1u);
     atomicStore(&nan_count, 0u);
   }
+  // Pass 1: each chunk's largest key, and the row's NaNs.
+  var mx = 0u;
+  var nans = 0u;
+  for (var i = lo; i < hi; i++) {
+    let x = logits[base + i];
+    mx = max(mx, key_of(x, i));
+    nans += select(0u, 1u, is_nan_bits(bitcast<u32>(x)));
+  }
+  gt_count[tid] = mx;
+  workgroupBarrier();
+  atomicAdd(&nan_count, nans);
+  // tau: the (M+1)-th largest chunk maximum. Those M+1 maxima are distinct ids with keys >= tau,
+  // so the (M+1)-th largest key of the row, and every tie of it, is >= tau: selecting among the
+  // ids with key >= tau selects among the row. (Ranks of the maxima: by key, then thread.)
+  if (p.m + 1u <= WG) {
+    var rank = 0u;
+    for (var u = 0u; u < WG; u++) {
+      let o = gt_count[u];
+      rank += select(0u, 1u, o > mx || (o == mx && u < tid));
+    }
+    if (rank == p.m) {
+      tau_s = mx;
+    }
+  }
+  workgroupBarrier();
+  let tau = workgroupUniformLoad(&tau_s);
+  var above = 0u;
+  if (p.m + 1u <= WG) {
+    for (var i = lo; i < hi; i++) {
+      above += select(0u, 1u, key_of(logits[base + i], i) >= tau);
+    }
+  }
+  eq_count[tid] = above;
+  workgroupBarrier();
+  if (tid == 0u) {
+    var a = 0u;
+    for (var j = 0u; j < WG; j++) {
+      let x = eq_count[j];
+      eq_count[j] = a;
+      a += x;
+    }
+    n_cand = a;
+  }
+  let n = workgroupUniformLoad(&n_cand);
+  // Few enough: copy them, in id order, to workgroup memory and select there. Else (a row of
+  // many equal logits, or M + 1 > WG) select over the row itself.
+  let fast = p.m + 1u <= WG && n <= CAP;
+  if (fast) {
+    var at = eq_count[tid];
+    for (var i = lo; i < hi; i++) {
+      let k = key_of(logits[base + i], i);
+      if (k >= tau) {
+        cand_key[at] = k;
+        cand_id[at] = i;
+        at++;
+      }
+    }
+  }
+  workgroupBarrier();
   var mask = 0u;
   for (var round = 0u; round < 4u; round++) {
     let shift = 24u - 8u * round;
@@ -83,10 +152,19 @@ fn sample_topm(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_i
     }
     workgroupBarrier();
     let prefix = workgroupUniformLoad(&sel).x;
-    for (var i = lo; i < hi; i++) {
-      let k = key_of(logits[base + i], i);
-      if ((k & mask) == prefix) {
-        atomicAdd(&hist[(k >> shift) & 0xffu], 1u);
+    if (fast) {
+      for (var j = tid; j < n; j += WG) {
+        let k = cand_key[j];
+        if ((k & mask) == prefix) {
+          atomicAdd(&hist[(k >> shift) & 0xffu], 1u);
+        }
+      }
+    } else {
+      for (var i = lo; i < hi; i++) {
+        let k = key_of(logits[base + i], i);
+        if ((k & mask) == prefix) {
+          atomicAdd(&hist[(k >> shift) & 0xffu], 1u);
+        }
       }
     }
     workgroupBarrier();
@@ -110,53 +188,79 @@ fn sample_topm(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_i
   let t = s.x;
   // The (M+1)-th is the s.y-th tie of T in id order: the first s.y - 1 ties are kept.
   let ties = s.y - 1u;
-  var gt = 0u;
-  var eq = 0u;
-  var nans = 0u;
-  for (var i = lo; i < hi; i++) {
-    let x = logits[base + i];
-    let k = key_of(x, i);
-    gt += select(0u, 1u, k > t);
-    eq += select(0u, 1u, k == t);
-    nans += select(0u, 1u, is_nan_bits(bitcast<u32>(x)));
-  }
-  atomicAdd(&nan_count, nans);
-  gt_count[tid] = gt;
-  eq_count[tid] = eq;
-  workgroupBarrier();
-  if (tid == 0u) {
-    // Exclusive scans, in thread (= id) order.
-    var a = 0u;
-    var b = 0u;
-    for (var j = 0u; j < WG; j++) {
-      let x = gt_count[j];
-      let y = eq_count[j];
-      gt_count[j] = a;
-      eq_count[j] = b;
-      a += x;
-      b += y;
-    }
-  }
-  workgroupBarrier();
   let n_gt = p.m - ties;
-  var at_gt = gt_count[tid];
-  var at_eq = eq_count[tid];
-  for (var i = lo; i < hi; i++) {
-    let x = logits[base + i];
-    let k = key_of(x, i);
-    var slot = p.m;
-    if (k > t) {
-      slot = at_gt;
-      at_gt++;
-    } else if (k == t) {
-      if (at_eq < ties) {
-        slot = n_gt + at_eq;
+  if (fast) {
+    // At most CAP candidates, in id order: one thread places them.
+    if (tid == 0u) {
+      var gt = 0u;
+      var eq = 0u;
+      for (var j = 0u; j < n; j++) {
+        let k = cand_key[j];
+        var slot = p.m;
+        if (k > t) {
+          slot = gt;
+          gt++;
+        } else if (k == t) {
+          if (eq < ties) {
+            slot = n_gt + eq;
+          }
+          eq++;
+        }
+        if (slot < p.m) {
+          let i = cand_id[j];
+          top[out + slot] = i;
+          top[out + p.m + slot] = select(bitcast<u32>(logits[base + i]), NEG_INF_BITS, k == 0u);
+        }
       }
-      at_eq++;
     }
-    if (slot < p.m) {
-      top[out + slot] = i;
-      top[out + p.m + slot] = select(bitcast<u32>(x), NEG_INF_BITS, k == 0u);
+  } else {
+    var gt = 0u;
+    var eq = 0u;
+    for (var i = lo; i < hi; i++) {
+      let k = key_of(logits[base + i], i);
+      gt += select(0u, 1u, k > t);
+      eq += select(0u, 1u, k == t);
+    }
+    gt_count[tid] = gt;
+    eq_count[tid] = eq;
+  }
+  workgroupBarrier();
+  if (!fast) {
+    if (tid == 0u) {
+      // Exclusive scans, in thread (= id) order.
+      var a = 0u;
+      var b = 0u;
+      for (var j = 0u; j < WG; j++) {
+        let x = gt_count[j];
+        let y = eq_count[j];
+        gt_count[j] = a;
+        eq_count[j] = b;
+        a += x;
+        b += y;
+      }
+    }
+  }
+  workgroupBarrier();
+  if (!fast) {
+    var at_gt = gt_count[tid];
+    var at_eq = eq_count[tid];
+    for (var i = lo; i < hi; i++) {
+      let x = logits[base + i];
+      let k = key_of(x, i);
+      var slot = p.m;
+      if (k > t) {
+        slot = at_gt;
+        at_gt++;
+      } else if (k == t) {
+        if (at_eq < ties) {
+          slot = n_gt + at_eq;
+        }
+        at_eq++;
+      }
+      if (slot < p.m) {
+        top[out + slot] = i;
+        top[out + p.m + slot] = select(bitcast<u32>(x), NEG_INF_BITS, k == 0u);
+      }
     }
   }
   if (tid == 0u) {

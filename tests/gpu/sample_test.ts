@@ -46,11 +46,21 @@ function tied(v: number, seed: number, levels: number): Float32Array {
 }
 
 gpuTest(
-  "SampleKernel.candidates() returns the reference top-M and rho on tied random rows",
+  "SampleKernel.candidates() returns the reference top-M and rho on tied random rows, either path",
   async () => {
     await withContext(async (ctx) => {
       const k = await SampleKernel.create(ctx);
-      for (const [v, m, levels] of [[3000, 66, 40], [3000, 8, 5], [1000, 1, 3], [777, 200, 2000]]) {
+      // Workgroup-memory path for the first four; the last two select over the row itself: every
+      // id ties (more than 1,024 reach the bound) and M + 1 above the 256 chunk maxima.
+      const cases = [
+        [3000, 66, 40],
+        [3000, 8, 5],
+        [1000, 1, 3],
+        [777, 200, 2000],
+        [3000, 10, 1],
+        [3000, 300, 40],
+      ];
+      for (const [v, m, levels] of cases) {
         const rows = 3;
         const logits = new Float32Array(rows * v);
         for (let r = 0; r < rows; r++) logits.set(tied(v, 11 * r + v + m, levels), r * v);
