@@ -16,6 +16,7 @@ import attentionTc from "../../shaders/cuda/attention_tc.cu" with { type: "text"
 import swiglu from "../../shaders/cuda/swiglu.cu" with { type: "text" };
 import bias from "../../shaders/cuda/bias.cu" with { type: "text" };
 import logprob from "../../shaders/cuda/logprob.cu" with { type: "text" };
+import sample from "../../shaders/cuda/sample.cu" with { type: "text" };
 
 /** Activation/weight precision of a build. */
 export type CudaPrecision = "bf16" | "f32";
@@ -31,6 +32,7 @@ export const KERNEL_FAMILIES: Readonly<Record<string, string>> = {
   swiglu,
   bias,
   logprob,
+  sample,
 };
 
 /** Entry points of the bf16 build only (tensor-core attention: bf16 operands). */
@@ -55,6 +57,8 @@ export const KERNEL_ENTRIES: readonly string[] = [
   "swiglu_rows2",
   "bias_add_rows",
   "logprob_rows",
+  "sample_topm",
+  "sample_feed",
 ];
 
 /** Threads per block the host must use, one constant per kernel (the .cu files' #defines). */
@@ -64,6 +68,7 @@ export const THREADS = {
   attention: 128,
   elementwise: 256,
   logprob: 256,
+  sample: 512,
 } as const;
 
 /** Queries per attention block (ATT_QB in attention.cu). */
@@ -115,6 +120,7 @@ export function kernelProgram(
     ["NORM_THREADS", THREADS.norm],
     ["ROPE_THREADS", THREADS.rope],
     ["LOGPROB_THREADS", THREADS.logprob],
+    ["SAMPLE_THREADS", THREADS.sample],
     ["ATT_WARPS", THREADS.attention / 32],
     ["TC_WARPS", THREADS.attention / 32],
   ];
