@@ -60,7 +60,14 @@ export {
   type WebGpuProofForwardOptions,
   type WebGpuProofForwardResult,
 } from "../gpu/webgpu_model.ts";
-export { GpuContext, type GpuContextOptions, type GpuLimits } from "../gpu/context.ts";
+export {
+  type BindingKind,
+  GpuContext,
+  type GpuContextOptions,
+  type GpuLimits,
+} from "../gpu/context.ts";
+export type { MatmulTiles } from "../gpu/matmul.ts";
+export type { WeightDType } from "../gpu/weights.ts";
 export { GpuError, type GpuErrorCode } from "../gpu/gpu_error.ts";
 export type { CudaModelOptions } from "../cuda/cuda_model.ts";
 export type { CudaPrecision } from "../cuda/kernels_source.ts";
