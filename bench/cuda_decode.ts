@@ -1,14 +1,23 @@
 /**
  * Decode throughput of a CUDA generation session: B rows sharing one prompt of P random tokens (a
- * GRPO group), then S greedy steps with full logits [B, V] back every step — the same work and
- * JSON shape as bench/decode.ts, plus "backend". Run directly or through
- * `bench/decode.ts --backend cuda`.
+ * GRPO group), then S greedy steps — the same work and JSON shape as bench/decode.ts, plus
+ * "backend" and "mode". Run directly or through `bench/decode.ts --backend cuda`.
+ *
+ * --modes (comma list, default all): logits (full logits [B, V] back every step, host argmax),
+ * select (session.select: candidates back, host argmax from them), device_chunk16 (select.greedy:
+ * 16 steps fed on the device per call), generate (generate() end to end with the protocol
+ * defaults: T 0.7, top-p 0.9, top-k 50; EOS off), generate_rows (the same with the session's
+ * `select` hidden: full rows back every step, what generate() did on CUDA before `select`).
  *
  *   deno run -A bench/cuda_decode.ts --shape qwen2.5-0.5b --batch 16 --prompt 32 --steps 128
  */
 import { openCheckpoint } from "../src/model/checkpoint.ts";
 import { CudaModel } from "../src/cuda/cuda_model.ts";
+import { generate } from "../src/model/generate.ts";
+import { candidateRequest, PROTOCOL_GENERATION_DEFAULTS } from "../src/model/sampling.ts";
+import { SeededRandom } from "../src/model/seeded_random.ts";
 import type { CudaPrecision } from "../src/cuda/kernels_source.ts";
+import type { GenerationSession, Model } from "../src/model/model.ts";
 import { flags, median, randomCheckpoint, SHAPES } from "./_random_checkpoint.ts";
 
 /**
@@ -45,27 +54,104 @@ export async function runCudaDecode(f: Map<string, string>): Promise<void> {
     }
     return out;
   };
-  for (let round = 0; round < 2; round++) {
-    const session = model.startGeneration(B, P + S);
-    const t0 = performance.now();
-    let logits = await session.prefill(Array.from({ length: B }, () => prompt));
-    const prefillMs = performance.now() - t0;
-    const stepMs: number[] = [];
-    const t1 = performance.now();
-    for (let i = 0; i < S; i++) {
-      const t = performance.now();
-      logits = await session.step(argmaxRows(logits));
-      stepMs.push(performance.now() - t);
+  const modes = (f.get("modes") ?? "logits,select,device_chunk16,generate_rows,generate").split(
+    ",",
+  );
+  const greedyRequest = candidateRequest({ ...PROTOCOL_GENERATION_DEFAULTS, greedy: true }, V)!;
+  const candidateArgmax = (c: { ids: Uint32Array; logits: Float32Array }) => {
+    let best = 0;
+    for (let i = 1; i < c.ids.length; i++) {
+      const better = c.logits[i] > c.logits[best] ||
+        (c.logits[i] === c.logits[best] && c.ids[i] < c.ids[best]);
+      if (better) best = i;
     }
-    const total = performance.now() - t1;
+    return c.ids[best];
+  };
+  const prompts = Array.from({ length: B }, () => prompt);
+  /** One timed decode of S steps in a mode; returns [prefill ms, per-step ms, total ms]. */
+  const decode = async (mode: string): Promise<[number, number[], number]> => {
+    const session = model.startGeneration(B, P + S);
+    const select = session.select!;
+    const stepMs: number[] = [];
+    const t0 = performance.now();
+    let total = 0;
+    if (mode === "logits") {
+      let logits = await session.prefill(prompts);
+      const prefillMs = performance.now() - t0;
+      const t1 = performance.now();
+      for (let i = 0; i < S; i++) {
+        const t = performance.now();
+        logits = await session.step(argmaxRows(logits));
+        stepMs.push(performance.now() - t);
+      }
+      total = performance.now() - t1;
+      session.dispose();
+      return [prefillMs, stepMs, total];
+    }
+    let first = await select.prefill(prompts, greedyRequest);
+    const prefillMs = performance.now() - t0;
+    const t1 = performance.now();
+    if (mode === "select") {
+      for (let i = 0; i < S; i++) {
+        const t = performance.now();
+        first = await select.step(first.candidates.map(candidateArgmax), greedyRequest);
+        stepMs.push(performance.now() - t);
+      }
+    } else {
+      // device_chunk16: S steps, 16 per call (S − 1 fed after the first call's token).
+      let next = first.candidates.map(candidateArgmax);
+      for (let done = 0; done < S; done += 16) {
+        const steps = Math.min(16, S - done);
+        const t = performance.now();
+        const out = await select.greedy!(next, steps, greedyRequest);
+        stepMs.push((performance.now() - t) / steps);
+        next = Array.from(out.tokens.subarray((steps - 1) * B, steps * B));
+      }
+    }
+    total = performance.now() - t1;
     session.dispose();
-    if (round === 0) continue; // warm-up round
+    return [prefillMs, stepMs, total];
+  };
+  const common = {
+    backend: "cuda",
+    device: model.context.name,
+    precision,
+  };
+  for (const mode of modes) {
+    if (mode === "generate" || mode === "generate_rows") {
+      const opts = { ...PROTOCOL_GENERATION_DEFAULTS, maxNewTokens: S, eosTokenIds: [] };
+      const target = mode === "generate" ? model : fullRowsOnly(model);
+      await generate(target, prompts, opts, new SeededRandom(1)); // warm-up
+      const t = performance.now();
+      const out = await generate(target, prompts, opts, new SeededRandom(2));
+      const ms = performance.now() - t;
+      const tokens = out.reduce((n, r) => n + r.completionLength, 0);
+      console.log(JSON.stringify({
+        name: "generate",
+        ...common,
+        shape: `${shape} B=${B} prompt=${P} new=${S}`,
+        mode,
+        sampling: "protocol defaults",
+        metric: "tokens_per_s",
+        value: Math.round(tokens / (ms / 1000)),
+        unit: "tok/s",
+        iterations: 1,
+        totalMs: Math.round(ms),
+      }));
+      continue;
+    }
+    if (!["logits", "select", "device_chunk16"].includes(mode)) {
+      throw new RangeError(
+        `Invalid mode ${mode}: expected logits, select, device_chunk16 or generate`,
+      );
+    }
+    await decode(mode); // warm-up (graph capture, buffers)
+    const [prefillMs, stepMs, total] = await decode(mode);
     console.log(JSON.stringify({
       name: "decode",
-      backend: "cuda",
-      device: model.context.name,
+      ...common,
       shape: `${shape} B=${B} prompt=${P} steps=${S}`,
-      precision,
+      mode,
       metric: "tokens_per_s",
       value: Math.round((B * S) / (total / 1000)),
       unit: "tok/s",
@@ -76,6 +162,26 @@ export async function runCudaDecode(f: Map<string, string>): Promise<void> {
     }));
   }
   model.dispose();
+}
+
+/** The same model with its sessions' `select` hidden: generate() then takes full rows. */
+function fullRowsOnly(model: Model): Model {
+  return new Proxy(model, {
+    get(target, key) {
+      if (key === "startGeneration") {
+        return (batch: number, maxLen: number): GenerationSession => {
+          const s = target.startGeneration(batch, maxLen);
+          return {
+            prefill: (p) => s.prefill(p),
+            step: (t) => s.step(t),
+            dispose: () => s.dispose(),
+          };
+        };
+      }
+      const v = Reflect.get(target, key);
+      return typeof v === "function" ? v.bind(target) : v;
+    },
+  });
 }
 
 if (import.meta.main) await runCudaDecode(flags(Deno.args));

@@ -184,11 +184,14 @@ extern "C" __global__ void sample_topm(unsigned* top, float* gathered, const flo
 // same value); it becomes the token the next step embeds (next[row]) and is logged at
 // log[log_offset + row] with bit 31 set when the row held a NaN logit (the host then redoes the
 // generation with full rows: NaN breaks the host argmax's order).
-// Shapes: next [rows] i32 (write), log [steps * rows] u32 (write), top [rows, 2M + 3] (read).
+// It is also the next step's log-prob target (targets[row] = (token, -1), the logprob kernel's
+// int2 pairs).
+// Shapes: next [rows] i32 (write), targets [rows] int2 (write), log [steps * rows] u32 (write),
+// top [rows, 2M + 3] (read).
 // Launch: ceil(rows / SAMPLE_THREADS) blocks of SAMPLE_THREADS threads, one row each.
 
-extern "C" __global__ void sample_feed(int* next, unsigned* log, const unsigned* top, int rows,
-                                       int M, int log_offset) {
+extern "C" __global__ void sample_feed(int* next, int* targets, unsigned* log, const unsigned* top,
+                                       int rows, int M, int log_offset) {
   const int row = blockIdx.x * SAMPLE_THREADS + threadIdx.x;
   if (row >= rows) return;
   const unsigned* c = top + (size_t)row * (2 * M + 3);
@@ -203,5 +206,7 @@ extern "C" __global__ void sample_feed(int* next, unsigned* log, const unsigned*
     }
   }
   next[row] = (int)best;
+  targets[2 * row] = (int)best;
+  targets[2 * row + 1] = -1;
   log[log_offset + row] = best | (c[2 * M + 2] != 0u ? 0x80000000u : 0u);
 }

@@ -7,8 +7,10 @@
  */
 
 import { ModelError } from "../model/errors.ts";
-import type { GenerationSession } from "../model/model.ts";
+import type { DeviceSelect, GenerationSession, GreedySteps, SelectResult } from "../model/model.ts";
+import type { CandidateRequest, RowCandidates } from "../model/sampling.ts";
 import type { RowSpec } from "./_rows.ts";
+import { candidatesStride, decodeCudaCandidates } from "./sample.ts";
 
 /** What a session asks of its model (closures over the model's private state). */
 export interface SessionOps {
@@ -29,6 +31,53 @@ export interface SessionOps {
   logits(n: number): Float32Array;
   /** Final hidden states [n, C] of session rows [0, n). */
   hidden(n: number): Float32Array;
+  /** Logits kept on the device; absent where the model cannot keep them. */
+  device?: DeviceOps;
+}
+
+/** What one {@link DeviceOps.read} returns. */
+export interface DeviceRead {
+  /** [B] log-probs, when queued since the last read. */
+  logprobs: Float32Array | null;
+  /** [B, 2M + 3] candidates words, when queued. */
+  top: Uint32Array | null;
+  /** [B, G] gathered logits, when asked. */
+  gathered: Float32Array | null;
+}
+
+/**
+ * Session operations that keep the logits on the device: a [B, V] f32 buffer of the session
+ * (the "kept logits") that the candidates and log-prob kernels read.
+ */
+export interface DeviceOps {
+  /** G: ids each row's gather list holds (the session's positions per row). */
+  readonly gatherWidth: number;
+  /** Queues lm_head of the session's latest hidden rows into the kept logits. */
+  keepLogits(): void;
+  /** Queues log p(tokens[b] | ..) under the kept logits (the proof forward's kernel). */
+  queueLogprobs(tokens: readonly number[]): void;
+  /** Uploads ids to row `row`'s gather list at `offset`. */
+  writeSeen(row: number, offset: number, ids: Uint32Array): void;
+  /** Uploads each row's gather-list length. */
+  writeSeenCounts(counts: Uint32Array): void;
+  /** Queues the candidates of the kept logits (M, vocab limit). */
+  queueCandidates(m: number, limit: number): void;
+  /** Waits for the stream and reads what was queued. */
+  read(want: { logprobs: boolean; m: number | null; gather: boolean }): DeviceRead;
+  /** The kept logits [B*V]. */
+  keptLogits(): Float32Array;
+  /**
+   * Greedy steps on the device: feeds `tokens`, then each step's argmax of M candidates (ids ≥
+   * limit never chosen); `rows(j)` gives step j's rows (token ignored: the device feeds it).
+   * Returns step-major tokens, NaN flags and fed-token log-probs.
+   */
+  greedy(
+    tokens: readonly number[],
+    steps: number,
+    m: number,
+    limit: number,
+    rows: (j: number) => RowSpec[],
+  ): GreedySteps;
 }
 
 /**
@@ -63,6 +112,12 @@ export class CudaGenerationSession implements GenerationSession {
   readonly #onDispose: () => void;
   #lens: number[] | null = null;
   #disposed = false;
+  /** Whether the kept logits are the latest step's (set by select calls only). */
+  #hasLogits = false;
+  /** Per row, its distinct ids in first-seen order (prompt and fed tokens), and how many are on the device. */
+  readonly #seen: { list: number[]; set: Set<number>; synced: number }[];
+  /** Decoding with the logits kept on the device; absent when the model cannot keep them. */
+  readonly select?: DeviceSelect;
 
   /**
    * Makes a session (the model does; see `CudaModel.startGeneration`).
@@ -77,6 +132,33 @@ export class CudaGenerationSession implements GenerationSession {
     this.#batch = batch;
     this.#maxLen = maxLen;
     this.#onDispose = onDispose;
+    this.#seen = Array.from({ length: batch }, () => ({ list: [], set: new Set(), synced: 0 }));
+    const device = ops.device;
+    if (device) {
+      const call = <T>(fn: () => T): Promise<T> => {
+        try {
+          return Promise.resolve(fn());
+        } catch (e) {
+          return Promise.reject(e);
+        }
+      };
+      this.select = {
+        prefill: (prompts, request) => call(() => this.#selectPrefill(device, prompts, request)),
+        step: (tokens, request) => call(() => this.#selectStep(device, tokens, request)),
+        logits: () => call(() => this.#keptLogits(device)),
+        logprobs: (tokens) => call(() => this.#lastLogprobs(device, tokens)),
+        greedy: (tokens, steps, request) =>
+          call(() => this.#greedy(device, tokens, steps, request)),
+      };
+    }
+  }
+
+  #see(row: number, id: number): void {
+    const s = this.#seen[row];
+    if (!s.set.has(id)) {
+      s.set.add(id);
+      s.list.push(id);
+    }
   }
 
   #check(): void {
@@ -107,13 +189,16 @@ export class CudaGenerationSession implements GenerationSession {
    */
   prefill(prompts: readonly (readonly number[])[]): Promise<Float32Array> {
     try {
-      return Promise.resolve(this.#prefill(prompts));
+      this.#prefill(prompts);
+      this.#hasLogits = false;
+      return Promise.resolve(this.#ops.logits(this.#batch));
     } catch (e) {
       return Promise.reject(e);
     }
   }
 
-  #prefill(prompts: readonly (readonly number[])[]): Float32Array {
+  /** Runs the prompts; the rows' final hidden states land in the session's last rows. */
+  #prefill(prompts: readonly (readonly number[])[]): void {
     this.#check();
     const B = this.#batch;
     if (this.#lens !== null) {
@@ -170,7 +255,7 @@ export class CudaGenerationSession implements GenerationSession {
       }
     });
     this.#lens = prompts.map((p) => p.length);
-    return this.#ops.logits(B);
+    prompts.forEach((p, b) => p.forEach((id) => this.#see(b, id)));
   }
 
   /**
@@ -182,13 +267,16 @@ export class CudaGenerationSession implements GenerationSession {
    */
   step(tokens: readonly number[]): Promise<Float32Array> {
     try {
-      return Promise.resolve(this.#step(tokens));
+      this.#checkStep(tokens);
+      this.#step(tokens);
+      this.#hasLogits = false;
+      return Promise.resolve(this.#ops.logits(this.#batch));
     } catch (e) {
       return Promise.reject(e);
     }
   }
 
-  #step(tokens: readonly number[]): Float32Array {
+  #checkStep(tokens: readonly number[]): number[] {
     this.#check();
     const B = this.#batch;
     if (this.#lens === null) throw new ModelError("state", "Cannot step before prefill");
@@ -196,7 +284,13 @@ export class CudaGenerationSession implements GenerationSession {
       throw new ModelError("bad_input", `Expected ${B} tokens (one per row), got ${tokens.length}`);
     }
     this.#checkTokens(tokens, "row");
-    const lens = this.#lens;
+    return this.#lens;
+  }
+
+  /** Appends the (checked) tokens; their final hidden states land in the session's last rows. */
+  #step(tokens: readonly number[]): void {
+    const B = this.#batch;
+    const lens = this.#lens!;
     const rows: RowSpec[] = tokens.map((token, b) => {
       if (lens[b] >= this.#maxLen) {
         throw new ModelError(
@@ -209,7 +303,147 @@ export class CudaGenerationSession implements GenerationSession {
     });
     this.#ops.run(rows, rows.map((_, b) => [b, b]), true);
     for (let b = 0; b < B; b++) lens[b]++;
-    return this.#ops.logits(B);
+    tokens.forEach((id, b) => this.#see(b, id));
+  }
+
+  /** Checks M and the limit; uploads the gather lists' new ids when the request gathers. */
+  #prepare(device: DeviceOps, request: CandidateRequest): { m: number; limit: number } {
+    const V = this.#ops.vocabSize;
+    const m = request.topM;
+    if (!Number.isInteger(m) || m < 1 || m >= V) {
+      throw new RangeError(`Invalid topM: got ${m}, expected an integer in [1, ${V})`);
+    }
+    const limit = request.vocabLimit ?? V;
+    if (!Number.isInteger(limit) || limit < 0) {
+      throw new RangeError(`Invalid vocabLimit: got ${limit}, expected a non-negative integer`);
+    }
+    if (request.gatherSeen) {
+      let changed = false;
+      this.#seen.forEach((s, b) => {
+        if (s.synced === s.list.length) return;
+        device.writeSeen(b, s.synced, Uint32Array.from(s.list.slice(s.synced)));
+        s.synced = s.list.length;
+        changed = true;
+      });
+      if (changed) device.writeSeenCounts(Uint32Array.from(this.#seen, (s) => s.list.length));
+    }
+    return { m, limit: Math.min(limit, V) };
+  }
+
+  /** Queues the kept logits and their candidates, then reads everything queued. */
+  #candidates(
+    device: DeviceOps,
+    request: CandidateRequest,
+    logprobs: boolean,
+  ): SelectResult {
+    const { m, limit } = this.#prepare(device, request);
+    device.keepLogits();
+    this.#hasLogits = true;
+    device.queueCandidates(m, limit);
+    const read = device.read({ logprobs, m, gather: request.gatherSeen });
+    const stride = candidatesStride(m);
+    const G = device.gatherWidth;
+    const candidates: RowCandidates[] = this.#seen.map((s, b) =>
+      decodeCudaCandidates(
+        read.top!.subarray(b * stride, (b + 1) * stride),
+        m,
+        request.gatherSeen ? s.list.slice() : [],
+        read.gathered ? read.gathered.slice(b * G, b * G + s.list.length) : new Float32Array(0),
+      )
+    );
+    return { candidates, logprobs: read.logprobs };
+  }
+
+  #selectPrefill(
+    device: DeviceOps,
+    prompts: readonly (readonly number[])[],
+    request: CandidateRequest,
+  ): SelectResult {
+    this.#hasLogits = false;
+    this.#prefill(prompts);
+    return this.#candidates(device, request, false);
+  }
+
+  #selectStep(
+    device: DeviceOps,
+    tokens: readonly number[],
+    request: CandidateRequest,
+  ): SelectResult {
+    this.#checkStep(tokens);
+    // The fed tokens' log-probs come from the logits they were chosen from (kept since the last
+    // select call), before this step overwrites them.
+    const logprobs = this.#hasLogits;
+    if (logprobs) device.queueLogprobs(tokens);
+    this.#hasLogits = false;
+    this.#step(tokens);
+    return this.#candidates(device, request, logprobs);
+  }
+
+  #requireLogits(): void {
+    this.#check();
+    if (!this.#hasLogits) {
+      throw new ModelError(
+        "state",
+        "No kept logits: call select.prefill or select.step first (plain prefill/step return theirs)",
+      );
+    }
+  }
+
+  #keptLogits(device: DeviceOps): Float32Array {
+    this.#requireLogits();
+    return device.keptLogits();
+  }
+
+  #lastLogprobs(device: DeviceOps, tokens: readonly number[]): Float32Array {
+    this.#requireLogits();
+    if (tokens.length !== this.#batch) {
+      throw new ModelError(
+        "bad_input",
+        `Expected ${this.#batch} tokens (one per row), got ${tokens.length}`,
+      );
+    }
+    this.#checkTokens(tokens, "row");
+    device.queueLogprobs(tokens);
+    return device.read({ logprobs: true, m: null, gather: false }).logprobs!;
+  }
+
+  #greedy(
+    device: DeviceOps,
+    tokens: readonly number[],
+    steps: number,
+    request: CandidateRequest,
+  ): GreedySteps {
+    this.#requireLogits();
+    const B = this.#batch;
+    const lens = this.#checkStep(tokens);
+    const room = this.#maxLen - Math.max(...lens);
+    if (!Number.isInteger(steps) || steps < 1 || steps > room) {
+      throw new ModelError(
+        "cache_full",
+        `Invalid greedy steps ${steps}: expected an integer in [1, ${room}] (positions left per row)`,
+      );
+    }
+    if (request.gatherSeen) {
+      throw new RangeError(
+        "Invalid request for greedy steps: gatherSeen (a repetition penalty) needs the host each step",
+      );
+    }
+    const { m, limit } = this.#prepare(device, request);
+    const rowsAt = (j: number): RowSpec[] =>
+      lens.map((l, b) => ({
+        token: 0,
+        pos: l + j,
+        kvRow: b * this.#maxLen + l + j,
+        kvBase: b * this.#maxLen,
+      }));
+    this.#hasLogits = false;
+    const out = device.greedy(tokens, steps, m, limit, rowsAt);
+    for (let b = 0; b < B; b++) lens[b] += steps;
+    // The fed tokens: `tokens`, then each step's argmax but the last.
+    tokens.forEach((id, b) => this.#see(b, id));
+    for (let i = 0; i < (steps - 1) * B; i++) this.#see(i % B, out.tokens[i]);
+    this.#hasLogits = true;
+    return out;
   }
 
   /**

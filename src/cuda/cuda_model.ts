@@ -40,6 +40,8 @@ import {
   kernelProgram,
   THREADS,
 } from "./kernels_source.ts";
+import { CudaCandidates } from "./sample.ts";
+import { SessionDevice } from "./_session_device.ts";
 
 /** Options of {@link CudaModel.load}. */
 export interface CudaModelOptions {
@@ -175,6 +177,7 @@ export class CudaModel implements Model {
   readonly #elt: number;
   readonly #prof: Map<string, number> | null;
   readonly #graphs: boolean;
+  readonly #sampler: CudaCandidates;
   /** Page-locked staging of a pass's f32 final hidden states (fast DMA), made on first use. */
   #hiddenHost: Float32Array | null = null;
   #proofKv: CudaKvCache | null = null;
@@ -201,6 +204,7 @@ export class CudaModel implements Model {
     this.vocabSize = config.vocabSize;
     this.precision = precision;
     this.#fn = fn;
+    this.#sampler = new CudaCandidates(ctx, fn);
     this.#w = w;
     this.maxRowsPerPass = sizes.rows;
     this.maxLogitsRows = sizes.logitsRows;
@@ -428,8 +432,15 @@ export class CudaModel implements Model {
     this.#launchForward(kv, n, nBlocks);
   }
 
-  /** Checks rows against the model and the cache, and uploads their metadata. */
-  #stage(kv: CudaKvCache, rows: readonly RowSpec[]): { n: number; nBlocks: number } {
+  /**
+   * Checks rows against the model and the cache, and uploads their metadata (and tokens, unless
+   * the device already wrote them: greedy steps).
+   */
+  #stage(
+    kv: CudaKvCache,
+    rows: readonly RowSpec[],
+    uploadTokens = true,
+  ): { n: number; nBlocks: number } {
     const n = rows.length;
     const maxPos = this.config.maxPositionEmbeddings;
     for (const r of rows) {
@@ -453,7 +464,7 @@ export class CudaModel implements Model {
       tc ? ATTENTION_TC_QUERIES_PER_BLOCK : ATTENTION_QUERIES_PER_BLOCK,
     );
     const a = this.#a;
-    this.context.upload(a.tokens, packed.tokens);
+    if (uploadTokens) this.context.upload(a.tokens, packed.tokens);
     this.context.upload(a.meta, packed.meta);
     this.context.upload(a.blocks, packed.blocks);
     return { n, nBlocks: packed.blocks.length / 4 };
@@ -801,23 +812,37 @@ export class CudaModel implements Model {
     // its launches are captured once as a CUDA graph and replayed: one launch per step instead
     // of hundreds. Same kernels, same arguments, same bits.
     let stepGraph: CudaGraph | null = null;
+    const runRows = (
+      rows: readonly RowSpec[],
+      copies: readonly [number, number][],
+      reusable: boolean,
+      uploadTokens = true,
+    ) => {
+      const { n, nBlocks } = this.#stage(kv, rows, uploadTokens);
+      const work = () => {
+        this.#launchForward(kv, n, nBlocks);
+        for (const [from, to] of copies) {
+          ctx.copy(lastBuf, to * C * this.#elt, this.#a.fin, from * C * this.#elt, C * this.#elt);
+          ctx.copy(hiddenBuf, to * C * 4, this.#a.fin32, from * C * 4, C * 4);
+        }
+      };
+      if (!reusable || this.#prof || !this.#graphs) return work();
+      stepGraph ??= ctx.capture(work);
+      ctx.launchGraph(stepGraph);
+    };
+    const device = new SessionDevice(this, batch, maxLenTokens, {
+      sampler: this.#sampler,
+      lmHead: (out) => this.#lmHead(lastBuf, batch, out),
+      logprobs: (out, logits, rows) => this.#launchLogprobs(out, logits, rows),
+      runRows,
+      tokens: this.#a.tokens,
+      targets: this.#a.targets,
+    });
     const ops: SessionOps = {
       check: () => this.#check(),
       vocabSize: this.vocabSize,
       maxRowsPerPass: this.maxRowsPerPass,
-      run: (rows, copies, reusable) => {
-        const { n, nBlocks } = this.#stage(kv, rows);
-        const work = () => {
-          this.#launchForward(kv, n, nBlocks);
-          for (const [from, to] of copies) {
-            ctx.copy(lastBuf, to * C * this.#elt, this.#a.fin, from * C * this.#elt, C * this.#elt);
-            ctx.copy(hiddenBuf, to * C * 4, this.#a.fin32, from * C * 4, C * 4);
-          }
-        };
-        if (!reusable || this.#prof || !this.#graphs) return work();
-        stepGraph ??= ctx.capture(work);
-        ctx.launchGraph(stepGraph);
-      },
+      run: runRows,
       copyKvRows: (fromRow, toRow, count) => {
         for (const b of [...kv.k, ...kv.v]) {
           ctx.copy(b, toRow * rowBytes, b, fromRow * rowBytes, count * rowBytes);
@@ -829,9 +854,11 @@ export class CudaModel implements Model {
         ctx.download(out, hiddenBuf);
         return out;
       },
+      device,
     };
     const session = new CudaGenerationSession(ops, batch, maxLenTokens, () => {
       if (stepGraph) ctx.destroyGraph(stepGraph);
+      device.free();
       this.#releaseKv(kv);
       ctx.free(lastBuf);
       ctx.free(hiddenBuf);
@@ -839,6 +866,36 @@ export class CudaModel implements Model {
     });
     this.#sessions.add(session);
     return session;
+  }
+
+  /**
+   * Queues lm_head of rows [0, n) of `last` into `out` ([n, V] f32), in chunks of LR rows; a
+   * chunk not starting at row 0 goes through the model's logits buffer (GEMM operands stay
+   * aligned as the pinned algorithms assume).
+   */
+  #lmHead(last: DeviceBuffer, n: number, out: DeviceBuffer): void {
+    const V = this.vocabSize;
+    const C = this.hiddenSize;
+    for (let b0 = 0; b0 < n; b0 += this.maxLogitsRows) {
+      const nb = Math.min(this.maxLogitsRows, n - b0);
+      const x = last.ptr + BigInt(b0 * C * this.#elt);
+      if (b0 === 0) {
+        this.gemm.run(this.#plans.lm, nb, x, this.#w.lmHead, out);
+      } else {
+        this.gemm.run(this.#plans.lm, nb, x, this.#w.lmHead, this.#a.logits);
+        this.context.copy(out, b0 * V * 4, this.#a.logits, 0, nb * V * 4);
+      }
+    }
+  }
+
+  /** Queues the log-prob kernel over `rows` rows of `logits` (targets in the model's buffer). */
+  #launchLogprobs(out: DeviceBuffer | bigint, logits: DeviceBuffer, rows: number): void {
+    this.#launch("logprob_rows", [rows, 1, 1], THREADS.logprob, [
+      { ptr: out },
+      { ptr: logits },
+      { ptr: this.#a.targets },
+      { i32: this.vocabSize },
+    ]);
   }
 
   /** Full f32 logits [n, V] of rows [0, n) of `last`, in chunks of LR rows. */
