@@ -8,8 +8,16 @@
  *   deno run -A bench/matmul_kernels.ts --shape qwen2.5-0.5b --rows 16384 --precision f16,f32
  *   deno run -A bench/matmul_kernels.ts --precision f16 --shader old.wgsl,old.wgsl:prefetch
  *
+ * Decode (few-rows) products, at most 16 rows:
+ *
+ *   deno run -A bench/matmul_kernels.ts --rows 16 --lm-rows 16 --precision f32 \
+ *     --variants tiled,rows,rows:4x64,rows:16x128 --rows-shader old_matmul.wgsl
+ *
  * Variants (--variants): `tiled` and `prefetch`, the two entry points of shaders/matmul.wgsl
- * through MatmulKernel; plus every --shader file, a whole matmul.wgsl of another version compiled
+ * through MatmulKernel; `rows` (MatmulKernel.bindRows, matmul_rows) and `rows:BNxBK` (the same
+ * with rowsBn = BN, rowsBk = BK); `rowsold`, the entry point matmul_rows of the --rows-shader file
+ * (another version of matmul.wgsl, dispatched as ceil(N / --rows-shader-wg) workgroups, default
+ * 64: the one-thread-per-column kernel of d0f6bf5); plus every --shader file, a whole matmul.wgsl of another version compiled
  * with the same header and entry point matmul_tiled (a path ending in ":prefetch" gets PREFETCH =
  * true, for the versions that had that flag). --families picks among gate_up, down, lm_head, qkv,
  * o; lm_head runs over --lm-rows rows (the model cuts its logits into passes of at most 1 GiB);
@@ -37,6 +45,8 @@ const precisions = (f.get("precision") ?? "f16,f32").split(",") as WeightDType[]
 const variants = (f.get("variants") ?? "tiled,prefetch").split(",");
 const shaders = (f.get("shader") ?? "").split(",").filter((s) => s !== "");
 const families = (f.get("families") ?? "gate_up,down,lm_head,qkv,o").split(",");
+const rowsShader = f.get("rows-shader");
+const rowsShaderWg = Number(f.get("rows-shader-wg") ?? 64);
 const tiles: MatmulTiles = {
   ...(f.get("tiles") === "small" ? MATMUL_TILES_SMALL : MATMUL_TILES_LARGE),
   ...(f.has("bk") ? { bk: Number(f.get("bk")) } : {}),
@@ -69,6 +79,8 @@ function fill(n: number, write: (at: number, data: Float32Array) => void): void 
 // A `--shader` path ending in ":prefetch" is compiled with PREFETCH = true (matmul_tiled of the
 // version that had the flag).
 const extra = await Promise.all(shaders.map((p) => Deno.readTextFile(p.replace(/:prefetch$/, ""))));
+const rowsOld = rowsShader ? await Deno.readTextFile(rowsShader) : "";
+const layout = ["uniform", "uniform", "read", "read", "read", "read_write"] as const;
 
 for (const precision of precisions) {
   for (const family of families) {
@@ -93,15 +105,45 @@ const BK: u32 = ${tiles.bk}u;
 `;
     const dummy = ctx.storage(16, "no-bias");
     const ops: [string, Dispatch[]][] = [];
+    /** The dispatches of a kernel from another matmul.wgsl, one per weight chunk. */
+    const foreign = (p: GPUComputePipeline, grid: (n: number, r: number) => number[]) =>
+      w.chunks.map((chunk) => ({
+        pipeline: p,
+        bindGroup: ctx.bindGroup(p, [
+          run,
+          ctx.uniform(
+            new Uint32Array([chunk.rows, K, N, chunk.rowStart, chunk.rowStart, 0, 0, 0]),
+            "params",
+          ),
+          x,
+          chunk.buffer,
+          dummy,
+          y,
+        ], "m"),
+        grid: (r: number) => grid(chunk.rows, r) as [number, number, number],
+      }));
     for (const v of variants) {
+      if (v === "rowsold") {
+        const p = await ctx.pipeline(
+          header + "const PREFETCH: bool = false;\n" + rowsOld,
+          "matmul_rows",
+          {},
+          rowsShader!,
+          layout,
+        );
+        ops.push([v, foreign(p, (n) => [Math.ceil(n / rowsShaderWg), 1, 1])]);
+        continue;
+      }
+      const [rowsBn, rowsBk] = v.startsWith("rows:") ? v.slice(5).split("x").map(Number) : [];
       const k = await MatmulKernel.create(ctx, precision, {
         ...tiles,
         prefetch: v === "prefetch",
+        ...(rowsBn ? { rowsBn, rowsBk } : {}),
       });
-      ops.push([v, k.bind({ run, x, w, y })]);
+      const args = { run, x, w, y };
+      ops.push([v, v.startsWith("rows") ? k.bindRows(args) : k.bind(args)]);
     }
     for (let i = 0; i < extra.length; i++) {
-      const layout = ["uniform", "uniform", "read", "read", "read", "read_write"] as const;
       const prefetch = `const PREFETCH: bool = ${shaders[i].endsWith(":prefetch")};\n`;
       const p = await ctx.pipeline(
         header + prefetch + extra[i],

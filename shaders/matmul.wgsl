@@ -36,7 +36,7 @@
 //      this file's other epilogue ran f32 at 12.7 ms, so the bodies stay as they are.
 //   Tried and dropped (same bits, slower): 8 × 16 outputs per thread with half the threads (f16
 //   8.4 ms, f32 14.7 ms); BK = 64 for f16 (10.5 ms; it also changes the f16 bits).
-//   3. matmul_rows: at most 16 rows (decode), one thread per output column.
+//   3. matmul_rows: at most 16 rows (decode), one thread per output (row, column) pair.
 
 struct Run {
   rows: u32,
@@ -538,90 +538,156 @@ fn store4(gm: u32, gn: u32, v: vec4<f32>) {
 }
 
 // matmul_rows: the same products for at most ROWS_MAX rows (decode: one row per sequence), one
-// thread per output column holding all ROWS_MAX row sums, so that a [16, K] · [N, K]ᵀ product
-// spreads over N threads instead of N / BM_N workgroups. Each output is the same chain as in
-// matmul_tiled: f32 path, one fma chain over k = 0, 1, ..., K-1; f16 path (SPLIT), the same chain
-// in f16 within each BK-long k tile and the tile partials added in f32 in ascending order. So its
-// bits are identical to matmul_tiled's (tested).
-// Dispatch: (ceil(N / ROWS_WG), 1) workgroups of ROWS_WG threads.
+// thread per output (row, column) pair, so that a [16, K] · [N, K]ᵀ product spreads over 16 · N
+// threads. A workgroup owns ROWS_BN columns and all ROWS_MAX rows; it walks K in ROWS_BK-long
+// steps, staging x [ROWS_MAX, ROWS_BK] and w [ROWS_BN, ROWS_BK] in workgroup memory with
+// coalesced vec4 loads, and issues the next step's global loads (into registers) before this
+// step's fmas, so their latency hides behind the arithmetic. The fmas read 4 vec4 pairs, then
+// chain 16 k, so the workgroup-memory reads are not waited on one at a time either.
+// Each output is the chain matmul_tiled computes for it, in its order: f32 path, one fma chain
+// over k = 0, 1, ..., K-1 (then the zero-filled tail of the last BK tile, as there); f16 path
+// (SPLIT), the same chain in f16 restarted at every BK boundary, each BK tile's partial added in
+// f32 in ascending order. ROWS_BK is only a staging size: the chain never restarts at its
+// boundaries, so the bits are identical to matmul_tiled's (tested) for any ROWS_BN and ROWS_BK.
+// Splitting K across threads cannot keep the f32 bits: a partial restarted from 0 and added
+// later rounds differently from the continued chain.
+// The host prepends ROWS_BN and ROWS_BK (ROWS_BK a multiple of 64, ROWS_BN of 4 dividing
+// ROWS_BK / 4, so that each thread stages ROWS_BK / 64 w vec4s and ROWS_BK / (4 · ROWS_BN) <= 4
+// x vec4s).
+// Dispatch: (ceil(N / ROWS_BN), 1) workgroups of ROWS_MAX · ROWS_BN threads.
 const ROWS_MAX: u32 = 16u;
-const ROWS_WG: u32 = 64u;
+const ROWS_THREADS: u32 = ROWS_MAX * ROWS_BN;
+const ROWS_KQ: u32 = ROWS_BK / 4u;
+// Row stride of the staged tiles in vec4s: one vec4 of padding, so that the 8 lanes of a
+// 128-byte shared-memory access (8 columns of w, or 8 rows of x) hit distinct banks.
+const ROWS_LD: u32 = ROWS_KQ + 1u;
+const ROWS_X_PT: u32 = ROWS_MAX * ROWS_KQ / ROWS_THREADS;
+const ROWS_W_PT: u32 = ROWS_BN * ROWS_KQ / ROWS_THREADS;
 
-// x rows of one k tile, k-major: xr_tile[k * 4 + g] holds rows 4g .. 4g + 3 at that k.
-var<workgroup> xr_tile: array<vec4<CT>, BK * ROWS_MAX / 4u>;
+var<workgroup> xr_tile: array<vec4<CT>, ROWS_MAX * ROWS_LD>;
+var<workgroup> wr_tile: array<vec4<CT>, ROWS_BN * ROWS_LD>;
 
-@compute @workgroup_size(ROWS_WG)
+// Staged item i of the x tile of the step at k0 (row i / ROWS_KQ, vec4 i % ROWS_KQ).
+fn rows_fetch_x(i: u32, k0: u32, k4: u32) -> vec4<f32> {
+  return load_x(i / ROWS_KQ, k0 / 4u + i % ROWS_KQ, k4);
+}
+
+fn rows_fetch_w(i: u32, n0: u32, k0: u32, k4: u32) -> vec4<f32> {
+  return load_w(n0 + i / ROWS_KQ, k0 / 4u + i % ROWS_KQ, k4);
+}
+
+fn rows_put_x(i: u32, v: vec4<f32>) {
+  xr_tile[(i / ROWS_KQ) * ROWS_LD + i % ROWS_KQ] = vec4<CT>(v);
+}
+
+fn rows_put_w(i: u32, v: vec4<f32>) {
+  wr_tile[(i / ROWS_KQ) * ROWS_LD + i % ROWS_KQ] = vec4<CT>(v);
+}
+
+// Four more k of one chain, in ascending order.
+fn rows_fma4(c: CT, xv: vec4<CT>, wv: vec4<CT>) -> CT {
+  return fma(xv.w, wv.w, fma(xv.z, wv.z, fma(xv.y, wv.y, fma(xv.x, wv.x, c))));
+}
+
+struct RowsAcc {
+  c: CT,
+  s: f32,
+}
+
+// Adds k quad g (global vec4 index) to the chain; on the f16 path a BK tile that ends with it
+// is folded into the f32 sum, as matmul_tiled's SPLIT epilogue does.
+fn rows_step(a: RowsAcc, xv: vec4<CT>, wv: vec4<CT>, g: u32) -> RowsAcc {
+  var r = RowsAcc(rows_fma4(a.c, xv, wv), a.s);
+  if (SPLIT && (g + 1u) % KQ == 0u) {
+    r.s = r.s + f32(r.c);
+    r.c = CT(0.0);
+  }
+  return r;
+}
+
+@compute @workgroup_size(ROWS_THREADS)
 fn matmul_rows(
   @builtin(workgroup_id) wg: vec3<u32>,
   @builtin(local_invocation_index) tid: u32,
 ) {
-  let n = wg.x * ROWS_WG + tid;
+  let n0 = wg.x * ROWS_BN;
+  // Lanes run along columns first: a warp reads 8 distinct w rows and few distinct x rows.
+  let cn = tid % ROWS_BN;
+  let m = tid / ROWS_BN;
   let k4 = p.k / 4u;
-  var c0 = vec4<CT>(0.0);
-  var c1 = vec4<CT>(0.0);
-  var c2 = vec4<CT>(0.0);
-  var c3 = vec4<CT>(0.0);
-  var s0 = vec4<f32>(0.0);
-  var s1 = vec4<f32>(0.0);
-  var s2 = vec4<f32>(0.0);
-  var s3 = vec4<f32>(0.0);
-  for (var k0 = 0u; k0 < p.k; k0 += BK) {
-    for (var item = tid; item < (ROWS_MAX / 4u) * KQ; item += ROWS_WG) {
-      let mq = item / KQ;
-      let kq = item % KQ;
-      let gk = k0 / 4u + kq;
-      let v0 = load_x(mq * 4u, gk, k4);
-      let v1 = load_x(mq * 4u + 1u, gk, k4);
-      let v2 = load_x(mq * 4u + 2u, gk, k4);
-      let v3 = load_x(mq * 4u + 3u, gk, k4);
-      let at = kq * 4u * 4u + mq;
-      xr_tile[at] = vec4<CT>(vec4<f32>(v0.x, v1.x, v2.x, v3.x));
-      xr_tile[at + 4u] = vec4<CT>(vec4<f32>(v0.y, v1.y, v2.y, v3.y));
-      xr_tile[at + 8u] = vec4<CT>(vec4<f32>(v0.z, v1.z, v2.z, v3.z));
-      xr_tile[at + 12u] = vec4<CT>(vec4<f32>(v0.w, v1.w, v2.w, v3.w));
+  // matmul_tiled runs whole BK tiles, zero-filled past K: the chain covers the same k.
+  let kpad = ((p.k + BK - 1u) / BK) * BK;
+  var fx0 = rows_fetch_x(tid, 0u, k4);
+  var fx1: vec4<f32>;
+  var fx2: vec4<f32>;
+  var fx3: vec4<f32>;
+  if (ROWS_X_PT > 1u) {
+    fx1 = rows_fetch_x(tid + ROWS_THREADS, 0u, k4);
+  }
+  if (ROWS_X_PT > 2u) {
+    fx2 = rows_fetch_x(tid + 2u * ROWS_THREADS, 0u, k4);
+    fx3 = rows_fetch_x(tid + 3u * ROWS_THREADS, 0u, k4);
+  }
+  var fw0 = rows_fetch_w(tid, n0, 0u, k4);
+  var fw1: vec4<f32>;
+  if (ROWS_W_PT > 1u) {
+    fw1 = rows_fetch_w(tid + ROWS_THREADS, n0, 0u, k4);
+  }
+  var acc = RowsAcc(CT(0.0), 0.0);
+  let xb = m * ROWS_LD;
+  let wb = cn * ROWS_LD;
+  for (var k0 = 0u; k0 < kpad; k0 += ROWS_BK) {
+    rows_put_x(tid, fx0);
+    if (ROWS_X_PT > 1u) {
+      rows_put_x(tid + ROWS_THREADS, fx1);
+    }
+    if (ROWS_X_PT > 2u) {
+      rows_put_x(tid + 2u * ROWS_THREADS, fx2);
+      rows_put_x(tid + 3u * ROWS_THREADS, fx3);
+    }
+    rows_put_w(tid, fw0);
+    if (ROWS_W_PT > 1u) {
+      rows_put_w(tid + ROWS_THREADS, fw1);
     }
     workgroupBarrier();
-    for (var kq = 0u; kq < KQ; kq++) {
-      let wv = load_w(n, k0 / 4u + kq, k4);
-      for (var e = 0u; e < 4u; e++) {
-        let wk = vec4<CT>(CT(wv[e]));
-        let at = (kq * 4u + e) * 4u;
-        c0 = fma(xr_tile[at], wk, c0);
-        c1 = fma(xr_tile[at + 1u], wk, c1);
-        c2 = fma(xr_tile[at + 2u], wk, c2);
-        c3 = fma(xr_tile[at + 3u], wk, c3);
+    let next = k0 + ROWS_BK;
+    if (next < kpad) {
+      fx0 = rows_fetch_x(tid, next, k4);
+      if (ROWS_X_PT > 1u) {
+        fx1 = rows_fetch_x(tid + ROWS_THREADS, next, k4);
+      }
+      if (ROWS_X_PT > 2u) {
+        fx2 = rows_fetch_x(tid + 2u * ROWS_THREADS, next, k4);
+        fx3 = rows_fetch_x(tid + 3u * ROWS_THREADS, next, k4);
+      }
+      fw0 = rows_fetch_w(tid, n0, next, k4);
+      if (ROWS_W_PT > 1u) {
+        fw1 = rows_fetch_w(tid + ROWS_THREADS, n0, next, k4);
       }
     }
-    if (SPLIT) {
-      s0 = s0 + vec4<f32>(c0);
-      c0 = vec4<CT>(0.0);
-      s1 = s1 + vec4<f32>(c1);
-      c1 = vec4<CT>(0.0);
-      s2 = s2 + vec4<f32>(c2);
-      c2 = vec4<CT>(0.0);
-      s3 = s3 + vec4<f32>(c3);
-      c3 = vec4<CT>(0.0);
+    let steps = min(ROWS_KQ, (kpad - k0) / 4u);
+    let g0 = k0 / 4u;
+    var q = 0u;
+    while (q + 4u <= steps) {
+      let x0 = xr_tile[xb + q];
+      let w0 = wr_tile[wb + q];
+      let x1 = xr_tile[xb + q + 1u];
+      let w1 = wr_tile[wb + q + 1u];
+      let x2 = xr_tile[xb + q + 2u];
+      let w2 = wr_tile[wb + q + 2u];
+      let x3 = xr_tile[xb + q + 3u];
+      let w3 = wr_tile[wb + q + 3u];
+      acc = rows_step(acc, x0, w0, g0 + q);
+      acc = rows_step(acc, x1, w1, g0 + q + 1u);
+      acc = rows_step(acc, x2, w2, g0 + q + 2u);
+      acc = rows_step(acc, x3, w3, g0 + q + 3u);
+      q += 4u;
+    }
+    while (q < steps) {
+      acc = rows_step(acc, xr_tile[xb + q], wr_tile[wb + q], g0 + q);
+      q += 1u;
     }
     workgroupBarrier();
   }
-  let r0 = select(vec4<f32>(c0), s0, SPLIT);
-  let r1 = select(vec4<f32>(c1), s1, SPLIT);
-  let r2 = select(vec4<f32>(c2), s2, SPLIT);
-  let r3 = select(vec4<f32>(c3), s3, SPLIT);
-  store1(0u, n, r0.x);
-  store1(1u, n, r0.y);
-  store1(2u, n, r0.z);
-  store1(3u, n, r0.w);
-  store1(4u, n, r1.x);
-  store1(5u, n, r1.y);
-  store1(6u, n, r1.z);
-  store1(7u, n, r1.w);
-  store1(8u, n, r2.x);
-  store1(9u, n, r2.y);
-  store1(10u, n, r2.z);
-  store1(11u, n, r2.w);
-  store1(12u, n, r3.x);
-  store1(13u, n, r3.y);
-  store1(14u, n, r3.z);
-  store1(15u, n, r3.w);
+  store1(m, n0 + cn, select(f32(acc.c), acc.s, SPLIT));
 }

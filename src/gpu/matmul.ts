@@ -26,6 +26,13 @@ export interface MatmulTiles {
    * matmul_tiled_prefetch instead of matmul_tiled). Same bits either way. Default: on for f32
    * weights, off for f16 (H200, one 0.5B gate_up: f32 12.8 → 10.8 ms; f16 7.8 → 11.4 ms). */
   prefetch?: boolean;
+  /** Columns per workgroup of the few-rows kernel ({@link MatmulKernel.bindRows}): a multiple of
+   * 4 with rowsBk / (4 · rowsBn) in {1, 2, 4}; 16 · rowsBn threads. Same bits for any value.
+   * Default {@link MATMUL_ROWS_BN}. */
+  rowsBn?: number;
+  /** K per staging step of the few-rows kernel: 64 or 128. Same bits for any value. Default
+   * {@link MATMUL_ROWS_BK}. */
+  rowsBk?: number;
 }
 
 /** Small tiles: 16 threads, 4 KiB of workgroup memory; for software adapters and tiny models. */
@@ -33,10 +40,13 @@ export const MATMUL_TILES_SMALL: MatmulTiles = { bm: 32, bn: 32, bk: 16, tm: 8, 
 /** Large tiles: 256 threads, 8×8 outputs each, 32 KiB of workgroup memory; for big GPUs. */
 export const MATMUL_TILES_LARGE: MatmulTiles = { bm: 128, bn: 128, bk: 32, tm: 8, tn: 8 };
 
-/** Most rows {@link MatmulKernel.bindRows} takes (one thread holds all of a column's sums). */
+/** Most rows {@link MatmulKernel.bindRows} takes (a workgroup holds every row of its columns). */
 export const MATMUL_ROWS_MAX = 16;
-/** Threads per workgroup of the few-rows kernel (one output column each). */
-const MATMUL_ROWS_WG = 64;
+/** Default columns per workgroup of the few-rows kernel (16 rows × 8 columns = 128 threads, one
+ * output each): few enough that down_proj's 896 columns make 112 workgroups. */
+export const MATMUL_ROWS_BN = 8;
+/** Default K per staging step of the few-rows kernel. */
+export const MATMUL_ROWS_BK = 128;
 
 /** Matmul flags (see matmul.wgsl). */
 const FLAG_BIAS = 1;
@@ -128,8 +138,8 @@ export class MatmulKernel {
   ): Promise<MatmulKernel> {
     const { bm, bn, bk, tm, tn } = tiles;
     const threads = (bm / tm) * (bn / tn);
-    // matmul_rows' x tile lives in the same module; tiles hold the compute type (f16: 2 bytes).
-    const shared = (dtype === "f16" ? 2 : 4) * bk * (bm + bn + MATMUL_ROWS_MAX);
+    // Tiles hold the compute type (f16: 2 bytes).
+    const shared = (dtype === "f16" ? 2 : 4) * bk * (bm + bn);
     // Each thread prefetches at most 4 items (4 × 4 blocks of x or w) per k tile.
     const itemsPerThread = Math.ceil(((bm + bn) / 4) * (bk / 4) / threads);
     if (
@@ -150,6 +160,23 @@ export class MatmulKernel {
         "f16 weights need the shader-f16 feature, which this adapter lacks",
       );
     }
+    const rowsBn = tiles.rowsBn ?? MATMUL_ROWS_BN;
+    const rowsBk = tiles.rowsBk ?? MATMUL_ROWS_BK;
+    const rowsThreads = MATMUL_ROWS_MAX * rowsBn;
+    // matmul_rows stages x [16, rowsBk] and w [rowsBn, rowsBk], rows padded by one vec4.
+    const rowsShared = (dtype === "f16" ? 2 : 4) * (MATMUL_ROWS_MAX + rowsBn) * (rowsBk + 4);
+    if (
+      !(rowsBk === 64 || rowsBk === 128) || rowsBn % 4 !== 0 || rowsBn < 4 ||
+      ![1, 2, 4].includes(rowsBk / (4 * rowsBn)) ||
+      rowsThreads > ctx.limits.maxComputeInvocationsPerWorkgroup ||
+      rowsThreads > ctx.device.limits.maxComputeWorkgroupSizeX ||
+      rowsShared > ctx.limits.maxComputeWorkgroupStorageSize
+    ) {
+      throw new GpuError(
+        "limits",
+        `Few-rows matmul shape rowsBn = ${rowsBn}, rowsBk = ${rowsBk} is not supported here (${rowsThreads} threads, ${rowsShared} bytes of workgroup memory; rowsBk must be 64 or 128, rowsBn a multiple of 4 with rowsBk / (4 · rowsBn) in 1, 2, 4); pick the defaults`,
+      );
+    }
     const entry = (tiles.prefetch ?? dtype === "f32") ? "matmul_tiled_prefetch" : "matmul_tiled";
     const header = `${dtype === "f16" ? "enable f16;\n" : ""}alias WT = ${dtype};
 alias CT = ${dtype};
@@ -158,13 +185,15 @@ const BM_M: u32 = ${bm}u;
 const BM_N: u32 = ${bn}u;
 const BK: u32 = ${bk}u;
 const PREFETCH: bool = ${entry === "matmul_tiled_prefetch"};
+const ROWS_BN: u32 = ${rowsBn}u;
+const ROWS_BK: u32 = ${rowsBk}u;
 `;
     const layout = ["uniform", "uniform", "read", "read", "read", "read_write"] as const;
     const label = `matmul-${dtype}-${bm}x${bn}-${entry}`;
     const p = await ctx.pipeline(header + code, entry, {}, label, layout);
     // The few-rows kernel reproduces the tiled kernel's chains for either dtype (f16: per k tile).
     const rows = await ctx.pipeline(header + code, "matmul_rows", {}, `${label}-rows`, layout);
-    return new MatmulKernel(ctx, dtype, tiles, p, rows);
+    return new MatmulKernel(ctx, dtype, { ...tiles, rowsBn, rowsBk }, p, rows);
   }
 
   /**
@@ -185,18 +214,32 @@ const PREFETCH: bool = ${entry === "matmul_tiled_prefetch"};
 
   /**
    * Binds the same product for at most {@link MATMUL_ROWS_MAX} rows (decode), one thread per
-   * output column: bit-identical to {@link bind}'s result, with N threads of parallelism instead
-   * of N / BN workgroups.
+   * output (row, column) pair and rowsBn columns per workgroup: bit-identical to {@link bind}'s
+   * result (each output is the same fma chain in the same k order), with 16 · N threads of
+   * parallelism instead of N / BN workgroups.
    *
    * @param a Buffers and layout.
    * @returns The dispatches (their grid ignores rows beyond MATMUL_ROWS_MAX: do not pass more).
-   * @throws {GpuError} As {@link bind}.
+   * @throws {GpuError} As {@link bind}, and when a chunk needs more workgroups than the device
+   * allows in one dimension.
    */
   bindRows(a: MatmulArgs): Dispatch[] {
+    const rowsBn = this.tiles.rowsBn ?? MATMUL_ROWS_BN;
+    const most = this.#ctx.limits.maxComputeWorkgroupsPerDimension;
+    for (const chunk of a.w.chunks) {
+      if (Math.ceil(chunk.rows / rowsBn) > most) {
+        throw new GpuError(
+          "limits",
+          `Few-rows matmul over ${chunk.rows} weight rows needs ${
+            Math.ceil(chunk.rows / rowsBn)
+          } workgroups, more than this device's ${most}; split the weight into smaller chunks`,
+        );
+      }
+    }
     return this.#bindWith(
       a,
       this.#rowsPipeline,
-      (n) => () => [Math.ceil(n / MATMUL_ROWS_WG), 1, 1],
+      (n) => () => [Math.ceil(n / rowsBn), 1, 1],
     );
   }
 

@@ -1,6 +1,7 @@
-import { ok as assert } from "node:assert/strict";
+import { ok as assert, rejects } from "node:assert/strict";
 import { encodeDispatch, type GpuContext } from "../../src/gpu/context.ts";
 import { MATMUL_TILES_SMALL, MatmulKernel, type MatmulTiles } from "../../src/gpu/matmul.ts";
+import { GpuError } from "../../src/gpu/gpu_error.ts";
 import { allocMatrix, type WeightDType, writeRows } from "../../src/gpu/weights.ts";
 import { gpuF16Test, gpuTest, maxAbsDiff, randomFloats, sameBits, withContext } from "./_gpu.ts";
 
@@ -140,6 +141,46 @@ gpuTest("MatmulKernel.bindRows() gives the same bits as bind() for 1 to 16 rows"
 });
 
 gpuTest(
+  "MatmulKernel.bindRows() gives the same bits as bind() for any rowsBn, rowsBk and k tail",
+  async () => {
+    // K = 300 spans three 128-long staging steps; with BK = 4 the chain's last step holds 11 k
+    // quads (the unrolled loop's remainder runs), with BK = 16 it ends on a zero-filled BK tile.
+    // N = 37 leaves a partial workgroup of columns for every rowsBn.
+    const N = 37, K = 300;
+    const w = randomFloats(N * K, 71), b = randomFloats(N, 72);
+    await withContext(async (ctx) => {
+      for (const bk of [4, 16]) {
+        const base: MatmulTiles = { bm: 32, bn: 32, bk, tm: 8, tn: 8 };
+        // 16 rows with BK = 4, 3 with BK = 16 (each pair costs llvmpipe seconds of compiling).
+        const M = bk === 4 ? 16 : 3;
+        {
+          const x = randomFloats(M * K, 73 + M), y0 = randomFloats(M * N, 74);
+          const tiled = await runMatmul(ctx, base, x, w, b, y0, M, N, K);
+          for (const [rowsBn, rowsBk] of [[4, 64], [8, 64], [16, 64], [8, 128], [16, 128]]) {
+            const tiles = { ...base, rowsBn, rowsBk };
+            const rows = await runMatmul(ctx, tiles, x, w, b, y0, M, N, K, undefined, true);
+            assert(
+              sameBits(tiled, rows),
+              `BK ${bk}, ${M} rows, rowsBn ${rowsBn}, rowsBk ${rowsBk}`,
+            );
+          }
+        }
+      }
+    });
+  },
+);
+
+gpuTest("MatmulKernel.create() refuses a few-rows shape it cannot stage", async () => {
+  await withContext(async (ctx) => {
+    // 128 / (4 · 12) is not a whole number of x vec4s per thread.
+    await rejects(
+      MatmulKernel.create(ctx, "f32", { ...MATMUL_TILES_SMALL, rowsBn: 12, rowsBk: 128 }),
+      (e) => e instanceof GpuError && e.message.includes("rowsBn = 12, rowsBk = 128"),
+    );
+  });
+});
+
+gpuTest(
   "MatmulKernel.bind() gives the same bits with and without the register prefetch",
   async () => {
     // K = 72 spans several k tiles with a partial last one (BK = 16).
@@ -167,7 +208,9 @@ gpuF16Test(
   "MatmulKernel.bindRows() gives the same bits as bind() in f16 for 1 to 16 rows",
   async () => {
     // f16 decode uses bindRows too: both sum each k tile in f16 and the tiles in f32, in one order.
-    const N = 70, K = 96;
+    // K = 296: three staging steps of the few-rows kernel, 19 BK tiles of 16, the last
+    // zero-filled past K; each tile's f16 partial is folded into f32 at the same k.
+    const N = 70, K = 296;
     const w = randomFloats(N * K, 81), b = randomFloats(N, 82);
     await withContext(async (ctx) => {
       for (const M of [1, 5, 16]) {
