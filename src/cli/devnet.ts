@@ -19,7 +19,7 @@ Options:
   --windows N                 windows to validate before stopping (default 2)
   --miners N                  honest miners (default 2)
   --cheat KIND|none           ${CHEATS.join(" | ")} | none (default zero-sketch)
-  --backend webgpu|cpu        model backend (default webgpu)
+  --backend webgpu|cpu|cuda   model backend of miners and validator (default webgpu)
   --mode strict|compat        validator rules (default strict)
   --store folder|s3           buckets in folders (default) or in a local S3 server (s3rver)
   --dir PATH                  state folder (default ./.grail/devnet; wiped on start)
@@ -113,7 +113,7 @@ export async function main(args: string[]): Promise<number> {
       cheat: values.cheat === undefined || values.cheat === "none"
         ? (values.cheat === "none" ? "none" as const : "zero-sketch" as const)
         : parseCheat(values.cheat),
-      backend: oneOf("backend", values.backend, ["webgpu", "cpu"] as const, "webgpu"),
+      backend: oneOf("backend", values.backend, ["webgpu", "cpu", "cuda"] as const, "webgpu"),
       mode: oneOf("mode", values.mode, ["strict", "compat"] as const, "strict"),
       store: oneOf("store", values.store, ["folder", "s3"] as const, "folder"),
       dir: values.dir ?? "./.grail/devnet",

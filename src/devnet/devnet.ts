@@ -30,6 +30,8 @@ import {
 } from "../net/checkpoint/publish.ts";
 import { convertWeightsForEmit } from "../net/weights_u16.ts";
 import { loadModel } from "../model/load.ts";
+import type { Model } from "../model/model.ts";
+import { cudaUnavailableReason } from "../cuda/context.ts";
 import { Logger, type LogLevel } from "../roles/logger.ts";
 import { declareRoleMetrics, Metrics } from "../roles/metrics.ts";
 import { Miner, type MinerState, type MinerWindowReport } from "../roles/miner.ts";
@@ -82,7 +84,12 @@ export interface DevnetOptions {
   /** Buckets: folders (default) or a local S3 server (s3rver) on loopback. */
   store?: "folder" | "s3";
   /** Model backend of every role. */
-  backend: "webgpu" | "cpu";
+  backend: "webgpu" | "cpu" | "cuda";
+  /**
+   * Loads a role's model (default: `loadModel(dir, { backend })` from src/model/load.ts); tests
+   * inject one to see which backend each role asks for.
+   */
+  loadModel?: (dir: string, backend: "webgpu" | "cpu" | "cuda") => Promise<Model>;
   /** Verification rules of the validator. */
   mode: "strict" | "compat";
   /** Block time (default 12000 ms, as the live chain; idle time is skipped anyway). */
@@ -203,6 +210,12 @@ function pct(x: number): string {
  * ```
  */
 export async function runDevnet(options: DevnetOptions): Promise<DevnetResult> {
+  if (options.backend === "cuda" && options.loadModel === undefined) {
+    const why = cudaUnavailableReason();
+    if (why !== null) {
+      throw new Error(`No CUDA device on this machine (${why}); run with --backend webgpu or cpu`);
+    }
+  }
   const wall0 = performance.now();
   const print = options.print ?? ((l: string) => console.log(l));
   const dir = resolve(options.dir);
@@ -410,7 +423,12 @@ export async function runDevnet(options: DevnetOptions): Promise<DevnetResult> {
   });
 
   const backend = options.backend;
-  if (backend === "webgpu" && (await navigator.gpu?.requestAdapter()) == null) {
+  const load = options.loadModel ??
+    ((d: string, b: typeof backend) => loadModel(d, { backend: b }));
+  if (
+    backend === "webgpu" && options.loadModel === undefined &&
+    (await navigator.gpu?.requestAdapter()) == null
+  ) {
     throw new Error("No WebGPU adapter on this machine; run with --backend cpu");
   }
   const stop = new AbortController();
@@ -432,9 +450,9 @@ export async function runDevnet(options: DevnetOptions): Promise<DevnetResult> {
     const identity = ids.get(p.name)!;
     const roleDir = join(dir, "roles", p.name);
     const cheat = p.kind === "cheater" ? options.cheat as Cheat : null;
-    const load = cheat === "other-model"
-      ? () => loadModel(otherModelDir!, { backend })
-      : (d: string) => loadModel(d, { backend });
+    const loadRole = cheat === "other-model"
+      ? () => load(otherModelDir!, backend)
+      : (d: string) => load(d, backend);
     minerReports.set(p.name, []);
     const miner = new Miner({
       chain,
@@ -442,7 +460,7 @@ export async function runDevnet(options: DevnetOptions): Promise<DevnetResult> {
       identity,
       stores: resolverFor(p.name),
       drand,
-      loader: new WindowModelLoader({ cacheRoot: join(roleDir, "cache"), loadModel: load }),
+      loader: new WindowModelLoader({ cacheRoot: join(roleDir, "cache"), loadModel: loadRole }),
       clock,
       logger: root.child(`grail.miner[${p.name}]`),
       metrics,
@@ -491,7 +509,7 @@ export async function runDevnet(options: DevnetOptions): Promise<DevnetResult> {
       drand,
       loader: new WindowModelLoader({
         cacheRoot: join(vDir, "cache"),
-        loadModel: (d) => loadModel(d, { backend }),
+        loadModel: (d) => load(d, backend),
       }),
       clock,
       logger: root.child("grail.validator"),
