@@ -14,8 +14,8 @@
  *     --variants tiled,rows,rows:4x64,rows:16x128 --rows-shader old_matmul.wgsl
  *
  * Variants (--variants): `tiled` and `prefetch`, the two entry points of shaders/matmul.wgsl
- * through MatmulKernel; `rows` (MatmulKernel.bindRows, matmul_rows) and `rows:BNxBK` (the same
- * with rowsBn = BN, rowsBk = BK); `rowsold`, the entry point matmul_rows of the --rows-shader file
+ * through MatmulKernel; `rows` (MatmulKernel.bindRows, matmul_rows) and `rows:BNxBK[xRPT]` (the
+ * same with rowsBn = BN, rowsBk = BK, rowsRpt = RPT); `rowsold`, the entry point matmul_rows of the --rows-shader file
  * (another version of matmul.wgsl, dispatched as ceil(N / --rows-shader-wg) workgroups, default
  * 64: the one-thread-per-column kernel of d0f6bf5); plus every --shader file, a whole matmul.wgsl of another version compiled
  * with the same header and entry point matmul_tiled (a path ending in ":prefetch" gets PREFETCH =
@@ -134,11 +134,12 @@ const BK: u32 = ${tiles.bk}u;
         ops.push([v, foreign(p, (n) => [Math.ceil(n / rowsShaderWg), 1, 1])]);
         continue;
       }
-      const [rowsBn, rowsBk] = v.startsWith("rows:") ? v.slice(5).split("x").map(Number) : [];
+      const [rowsBn, rowsBk, rpt] = v.startsWith("rows:") ? v.slice(5).split("x").map(Number) : [];
       const k = await MatmulKernel.create(ctx, precision, {
         ...tiles,
         prefetch: v === "prefetch",
         ...(rowsBn ? { rowsBn, rowsBk } : {}),
+        ...(rpt ? { rowsRpt: rpt as 1 | 4 } : {}),
       });
       const args = { run, x, w, y };
       ops.push([v, v.startsWith("rows") ? k.bindRows(args) : k.bind(args)]);

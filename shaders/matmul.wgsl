@@ -551,12 +551,17 @@ fn store4(gm: u32, gn: u32, v: vec4<f32>) {
 // boundaries, so the bits are identical to matmul_tiled's (tested) for any ROWS_BN and ROWS_BK.
 // Splitting K across threads cannot keep the f32 bits: a partial restarted from 0 and added
 // later rounds differently from the continued chain.
-// The host prepends ROWS_BN and ROWS_BK (ROWS_BK a multiple of 64, ROWS_BN of 4 dividing
-// ROWS_BK / 4, so that each thread stages ROWS_BK / 64 w vec4s and ROWS_BK / (4 · ROWS_BN) <= 4
-// x vec4s).
-// Dispatch: (ceil(N / ROWS_BN), 1) workgroups of ROWS_MAX · ROWS_BN threads.
+// The host prepends ROWS_BN, ROWS_BK and ROWS_RPT (rows per thread: 1 for matmul_rows, 4 for
+// matmul_rows_quad), chosen so that each thread stages 1, 2 or 4 x vec4s (ROWS_X_PT) and 1, 2
+// (matmul_rows) or 4 (matmul_rows_quad) w vec4s (ROWS_W_PT) per step.
+// Dispatch: (ceil(N / ROWS_BN), 1) workgroups of ROWS_THREADS threads.
+//
+// matmul_rows_quad, the f16 entry point: the same staging, but each thread holds 4 rows of one
+// column in a vec4<f16> and multiplies them by the splatted weight, the operation matmul_tiled
+// performs (there: one x splatted over 4 columns). One scalar f16 fma per output gave other bits
+// than matmul_tiled on the H200 (Vulkan), so f16 keeps the packed form.
 const ROWS_MAX: u32 = 16u;
-const ROWS_THREADS: u32 = ROWS_MAX * ROWS_BN;
+const ROWS_THREADS: u32 = (ROWS_MAX / ROWS_RPT) * ROWS_BN;
 const ROWS_KQ: u32 = ROWS_BK / 4u;
 // Row stride of the staged tiles in vec4s: one vec4 of padding, so that the 8 lanes of a
 // 128-byte shared-memory access (8 columns of w, or 8 rows of x) hit distinct banks.
@@ -690,4 +695,104 @@ fn matmul_rows(
     workgroupBarrier();
   }
   store1(m, n0 + cn, select(f32(acc.c), acc.s, SPLIT));
+}
+
+@compute @workgroup_size(ROWS_THREADS)
+fn matmul_rows_quad(
+  @builtin(workgroup_id) wg: vec3<u32>,
+  @builtin(local_invocation_index) tid: u32,
+) {
+  let n0 = wg.x * ROWS_BN;
+  let cn = tid % ROWS_BN;
+  // Rows mq, mq + 4, mq + 8, mq + 12 in the lanes of one vec4.
+  let mq = tid / ROWS_BN;
+  let k4 = p.k / 4u;
+  let kpad = ((p.k + BK - 1u) / BK) * BK;
+  var fx0 = rows_fetch_x(tid, 0u, k4);
+  var fx1: vec4<f32>;
+  var fx2: vec4<f32>;
+  var fx3: vec4<f32>;
+  if (ROWS_X_PT > 1u) {
+    fx1 = rows_fetch_x(tid + ROWS_THREADS, 0u, k4);
+  }
+  if (ROWS_X_PT > 2u) {
+    fx2 = rows_fetch_x(tid + 2u * ROWS_THREADS, 0u, k4);
+    fx3 = rows_fetch_x(tid + 3u * ROWS_THREADS, 0u, k4);
+  }
+  var fw0 = rows_fetch_w(tid, n0, 0u, k4);
+  var fw1: vec4<f32>;
+  var fw2: vec4<f32>;
+  var fw3: vec4<f32>;
+  if (ROWS_W_PT > 1u) {
+    fw1 = rows_fetch_w(tid + ROWS_THREADS, n0, 0u, k4);
+  }
+  if (ROWS_W_PT > 2u) {
+    fw2 = rows_fetch_w(tid + 2u * ROWS_THREADS, n0, 0u, k4);
+    fw3 = rows_fetch_w(tid + 3u * ROWS_THREADS, n0, 0u, k4);
+  }
+  var c = vec4<CT>(0.0);
+  var s = vec4<f32>(0.0);
+  let xb = mq * ROWS_LD;
+  let wb = cn * ROWS_LD;
+  for (var k0 = 0u; k0 < kpad; k0 += ROWS_BK) {
+    rows_put_x(tid, fx0);
+    if (ROWS_X_PT > 1u) {
+      rows_put_x(tid + ROWS_THREADS, fx1);
+    }
+    if (ROWS_X_PT > 2u) {
+      rows_put_x(tid + 2u * ROWS_THREADS, fx2);
+      rows_put_x(tid + 3u * ROWS_THREADS, fx3);
+    }
+    rows_put_w(tid, fw0);
+    if (ROWS_W_PT > 1u) {
+      rows_put_w(tid + ROWS_THREADS, fw1);
+    }
+    if (ROWS_W_PT > 2u) {
+      rows_put_w(tid + 2u * ROWS_THREADS, fw2);
+      rows_put_w(tid + 3u * ROWS_THREADS, fw3);
+    }
+    workgroupBarrier();
+    let next = k0 + ROWS_BK;
+    if (next < kpad) {
+      fx0 = rows_fetch_x(tid, next, k4);
+      if (ROWS_X_PT > 1u) {
+        fx1 = rows_fetch_x(tid + ROWS_THREADS, next, k4);
+      }
+      if (ROWS_X_PT > 2u) {
+        fx2 = rows_fetch_x(tid + 2u * ROWS_THREADS, next, k4);
+        fx3 = rows_fetch_x(tid + 3u * ROWS_THREADS, next, k4);
+      }
+      fw0 = rows_fetch_w(tid, n0, next, k4);
+      if (ROWS_W_PT > 1u) {
+        fw1 = rows_fetch_w(tid + ROWS_THREADS, n0, next, k4);
+      }
+      if (ROWS_W_PT > 2u) {
+        fw2 = rows_fetch_w(tid + 2u * ROWS_THREADS, n0, next, k4);
+        fw3 = rows_fetch_w(tid + 3u * ROWS_THREADS, n0, next, k4);
+      }
+    }
+    let steps = min(ROWS_KQ, (kpad - k0) / 4u);
+    for (var q = 0u; q < steps; q++) {
+      let a0 = xr_tile[xb + q];
+      let a1 = xr_tile[xb + 4u * ROWS_LD + q];
+      let a2 = xr_tile[xb + 8u * ROWS_LD + q];
+      let a3 = xr_tile[xb + 12u * ROWS_LD + q];
+      let wv = wr_tile[wb + q];
+      c = fma(vec4<CT>(a0.x, a1.x, a2.x, a3.x), vec4<CT>(wv.x), c);
+      c = fma(vec4<CT>(a0.y, a1.y, a2.y, a3.y), vec4<CT>(wv.y), c);
+      c = fma(vec4<CT>(a0.z, a1.z, a2.z, a3.z), vec4<CT>(wv.z), c);
+      c = fma(vec4<CT>(a0.w, a1.w, a2.w, a3.w), vec4<CT>(wv.w), c);
+      if (SPLIT && (k0 / 4u + q + 1u) % KQ == 0u) {
+        s = s + vec4<f32>(c);
+        c = vec4<CT>(0.0);
+      }
+    }
+    workgroupBarrier();
+  }
+  let r = select(vec4<f32>(c), s, SPLIT);
+  let n = n0 + cn;
+  store1(mq, n, r.x);
+  store1(mq + 4u, n, r.y);
+  store1(mq + 8u, n, r.z);
+  store1(mq + 12u, n, r.w);
 }

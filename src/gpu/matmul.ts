@@ -27,12 +27,17 @@ export interface MatmulTiles {
    * weights, off for f16 (H200, one 0.5B gate_up: f32 12.8 → 10.8 ms; f16 7.8 → 11.4 ms). */
   prefetch?: boolean;
   /** Columns per workgroup of the few-rows kernel ({@link MatmulKernel.bindRows}): a multiple of
-   * 4 with rowsBk / (4 · rowsBn) in {1, 2, 4}; 16 · rowsBn threads. Same bits for any value.
-   * Default {@link MATMUL_ROWS_BN}. */
+   * 4 such that each thread stages 1, 2 or 4 vec4s of x and of w per step (f32: 16 · rowsBn
+   * threads, one output each; f16: 4 · rowsBn threads, 4 rows each). Same bits for any value.
+   * Default from {@link MATMUL_ROWS_SHAPE}. */
   rowsBn?: number;
-  /** K per staging step of the few-rows kernel: 64 or 128. Same bits for any value. Default
-   * {@link MATMUL_ROWS_BK}. */
+  /** K per staging step of the few-rows kernel: 16, 32, 64 or 128. Same bits for any value.
+   * Default from {@link MATMUL_ROWS_SHAPE}. */
   rowsBk?: number;
+  /** Rows per thread of the few-rows kernel: 1 (matmul_rows, one output per thread) or 4
+   * (matmul_rows_quad, 4 rows of one column in a vec4). f16 needs 4; default 1 for f32. Same
+   * bits either way. */
+  rowsRpt?: 1 | 4;
 }
 
 /** Small tiles: 16 threads, 4 KiB of workgroup memory; for software adapters and tiny models. */
@@ -42,11 +47,15 @@ export const MATMUL_TILES_LARGE: MatmulTiles = { bm: 128, bn: 128, bk: 32, tm: 8
 
 /** Most rows {@link MatmulKernel.bindRows} takes (a workgroup holds every row of its columns). */
 export const MATMUL_ROWS_MAX = 16;
-/** Default columns per workgroup of the few-rows kernel (16 rows × 8 columns = 128 threads, one
- * output each): few enough that down_proj's 896 columns make 112 workgroups. */
-export const MATMUL_ROWS_BN = 8;
-/** Default K per staging step of the few-rows kernel. */
-export const MATMUL_ROWS_BK = 128;
+/** Default few-rows kernel shape per weight dtype. f32: 16 rows × 8 columns = 128 threads, one
+ * output each (down_proj's 896 columns make 112 workgroups), 128 k per step; f16: 4 × 16
+ * threads, 4 rows each, 64 k per step. */
+export const MATMUL_ROWS_SHAPE: Readonly<
+  Record<WeightDType, { readonly rowsBn: number; readonly rowsBk: number }>
+> = {
+  f32: { rowsBn: 8, rowsBk: 128 },
+  f16: { rowsBn: 16, rowsBk: 64 },
+};
 
 /** Matmul flags (see matmul.wgsl). */
 const FLAG_BIAS = 1;
@@ -160,21 +169,28 @@ export class MatmulKernel {
         "f16 weights need the shader-f16 feature, which this adapter lacks",
       );
     }
-    const rowsBn = tiles.rowsBn ?? MATMUL_ROWS_BN;
-    const rowsBk = tiles.rowsBk ?? MATMUL_ROWS_BK;
-    const rowsThreads = MATMUL_ROWS_MAX * rowsBn;
-    // matmul_rows stages x [16, rowsBk] and w [rowsBn, rowsBk], rows padded by one vec4.
+    const rowsBn = tiles.rowsBn ?? MATMUL_ROWS_SHAPE[dtype].rowsBn;
+    const rowsBk = tiles.rowsBk ?? MATMUL_ROWS_SHAPE[dtype].rowsBk;
+    // f16 keeps matmul_tiled's packed vec4 fma (4 rows per thread): scalar f16 fmas rounded
+    // differently on the H200.
+    const rowsPerThread = tiles.rowsRpt ?? (dtype === "f16" ? 4 : 1);
+    const rowsThreads = (MATMUL_ROWS_MAX / rowsPerThread) * rowsBn;
+    const xPerThread = (MATMUL_ROWS_MAX * rowsBk / 4) / rowsThreads;
+    const wPerThread = (rowsBn * rowsBk / 4) / rowsThreads;
+    // The few-rows kernels stage x [16, rowsBk] and w [rowsBn, rowsBk], rows padded by one vec4.
     const rowsShared = (dtype === "f16" ? 2 : 4) * (MATMUL_ROWS_MAX + rowsBn) * (rowsBk + 4);
     if (
-      !(rowsBk === 64 || rowsBk === 128) || rowsBn % 4 !== 0 || rowsBn < 4 ||
-      ![1, 2, 4].includes(rowsBk / (4 * rowsBn)) ||
+      (dtype === "f16" && rowsPerThread !== 4) || ![1, 4].includes(rowsPerThread) ||
+      ![16, 32, 64, 128].includes(rowsBk) || rowsBn % 4 !== 0 || rowsBn < 4 ||
+      ![1, 2, 4].includes(xPerThread) ||
+      !(rowsPerThread === 4 ? [1, 2, 4] : [1, 2]).includes(wPerThread) ||
       rowsThreads > ctx.limits.maxComputeInvocationsPerWorkgroup ||
       rowsThreads > ctx.device.limits.maxComputeWorkgroupSizeX ||
       rowsShared > ctx.limits.maxComputeWorkgroupStorageSize
     ) {
       throw new GpuError(
         "limits",
-        `Few-rows matmul shape rowsBn = ${rowsBn}, rowsBk = ${rowsBk} is not supported here (${rowsThreads} threads, ${rowsShared} bytes of workgroup memory; rowsBk must be 64 or 128, rowsBn a multiple of 4 with rowsBk / (4 · rowsBn) in 1, 2, 4); pick the defaults`,
+        `Few-rows matmul shape rowsBn = ${rowsBn}, rowsBk = ${rowsBk}, rowsRpt = ${rowsPerThread} is not supported here for ${dtype} (${rowsThreads} threads, ${rowsShared} bytes of workgroup memory, ${xPerThread} x and ${wPerThread} w vec4s staged per thread; rowsBk must be 16, 32, 64 or 128, rowsBn a multiple of 4, x vec4s 1, 2 or 4, w vec4s 1 or 2 with rowsRpt 1 and 1, 2 or 4 with rowsRpt 4, which f16 needs); pick the defaults`,
       );
     }
     const entry = (tiles.prefetch ?? dtype === "f32") ? "matmul_tiled_prefetch" : "matmul_tiled";
@@ -187,13 +203,16 @@ const BK: u32 = ${bk}u;
 const PREFETCH: bool = ${entry === "matmul_tiled_prefetch"};
 const ROWS_BN: u32 = ${rowsBn}u;
 const ROWS_BK: u32 = ${rowsBk}u;
+const ROWS_RPT: u32 = ${rowsPerThread}u;
 `;
     const layout = ["uniform", "uniform", "read", "read", "read", "read_write"] as const;
     const label = `matmul-${dtype}-${bm}x${bn}-${entry}`;
     const p = await ctx.pipeline(header + code, entry, {}, label, layout);
-    // The few-rows kernel reproduces the tiled kernel's chains for either dtype (f16: per k tile).
-    const rows = await ctx.pipeline(header + code, "matmul_rows", {}, `${label}-rows`, layout);
-    return new MatmulKernel(ctx, dtype, { ...tiles, rowsBn, rowsBk }, p, rows);
+    // The few-rows kernels reproduce the tiled kernel's chains for either dtype (f16: per k tile).
+    const rowsEntry = rowsPerThread === 4 ? "matmul_rows_quad" : "matmul_rows";
+    const rows = await ctx.pipeline(header + code, rowsEntry, {}, `${label}-${rowsEntry}`, layout);
+    const compiled = { ...tiles, rowsBn, rowsBk, rowsRpt: rowsPerThread as 1 | 4 };
+    return new MatmulKernel(ctx, dtype, compiled, p, rows);
   }
 
   /**
@@ -224,7 +243,7 @@ const ROWS_BK: u32 = ${rowsBk}u;
    * allows in one dimension.
    */
   bindRows(a: MatmulArgs): Dispatch[] {
-    const rowsBn = this.tiles.rowsBn ?? MATMUL_ROWS_BN;
+    const rowsBn = this.tiles.rowsBn ?? MATMUL_ROWS_SHAPE[this.dtype].rowsBn;
     const most = this.#ctx.limits.maxComputeWorkgroupsPerDimension;
     for (const chunk of a.w.chunks) {
       if (Math.ceil(chunk.rows / rowsBn) > most) {

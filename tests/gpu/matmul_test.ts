@@ -141,29 +141,35 @@ gpuTest("MatmulKernel.bindRows() gives the same bits as bind() for 1 to 16 rows"
 });
 
 gpuTest(
-  "MatmulKernel.bindRows() gives the same bits as bind() for any rowsBn, rowsBk and k tail",
+  "MatmulKernel.bindRows() gives the same bits as bind() for any rowsBn, rowsBk, rowsRpt and k tail",
   async () => {
     // K = 300 spans three 128-long staging steps; with BK = 4 the chain's last step holds 11 k
     // quads (the unrolled loop's remainder runs), with BK = 16 it ends on a zero-filled BK tile.
     // N = 37 leaves a partial workgroup of columns for every rowsBn.
     const N = 37, K = 300;
     const w = randomFloats(N * K, 71), b = randomFloats(N, 72);
+    const shapes: [number, number, 1 | 4][] = [
+      [4, 64, 1],
+      [8, 64, 1],
+      [16, 64, 1],
+      [8, 128, 1],
+      [16, 128, 1],
+      [16, 64, 4],
+      [8, 32, 4],
+    ];
     await withContext(async (ctx) => {
       for (const bk of [4, 16]) {
         const base: MatmulTiles = { bm: 32, bn: 32, bk, tm: 8, tn: 8 };
-        // 16 rows with BK = 4, 3 with BK = 16 (each pair costs llvmpipe seconds of compiling).
+        // 16 rows with BK = 4, 3 with BK = 16 (each pipeline costs llvmpipe seconds to compile).
         const M = bk === 4 ? 16 : 3;
-        {
-          const x = randomFloats(M * K, 73 + M), y0 = randomFloats(M * N, 74);
-          const tiled = await runMatmul(ctx, base, x, w, b, y0, M, N, K);
-          for (const [rowsBn, rowsBk] of [[4, 64], [8, 64], [16, 64], [8, 128], [16, 128]]) {
-            const tiles = { ...base, rowsBn, rowsBk };
-            const rows = await runMatmul(ctx, tiles, x, w, b, y0, M, N, K, undefined, true);
-            assert(
-              sameBits(tiled, rows),
-              `BK ${bk}, ${M} rows, rowsBn ${rowsBn}, rowsBk ${rowsBk}`,
-            );
-          }
+        const x = randomFloats(M * K, 73 + M), y0 = randomFloats(M * N, 74);
+        const tiled = await runMatmul(ctx, base, x, w, b, y0, M, N, K);
+        for (const [rowsBn, rowsBk, rowsRpt] of shapes) {
+          const tiles = { ...base, rowsBn, rowsBk, rowsRpt };
+          const rows = await runMatmul(ctx, tiles, x, w, b, y0, M, N, K, undefined, true);
+          const what =
+            `BK ${bk}, ${M} rows, rowsBn ${rowsBn}, rowsBk ${rowsBk}, rowsRpt ${rowsRpt}`;
+          assert(sameBits(tiled, rows), what);
         }
       }
     });
@@ -205,10 +211,10 @@ gpuTest(
 );
 
 gpuF16Test(
-  "MatmulKernel.bindRows() gives the same bits as bind() in f16 for 1 to 16 rows",
+  "MatmulKernel.bindRows() gives the same bits as bind() in f16 for 1 to 16 rows and any rowsBn, rowsBk",
   async () => {
     // f16 decode uses bindRows too: both sum each k tile in f16 and the tiles in f32, in one order.
-    // K = 296: three staging steps of the few-rows kernel, 19 BK tiles of 16, the last
+    // K = 296: several staging steps of the few-rows kernel, 19 BK tiles of 16, the last
     // zero-filled past K; each tile's f16 partial is folded into f32 at the same k.
     const N = 70, K = 296;
     const w = randomFloats(N * K, 81), b = randomFloats(N, 82);
@@ -217,8 +223,11 @@ gpuF16Test(
         const x = randomFloats(M * K, 83 + M), y0 = randomFloats(M * N, 84);
         const args = [x, w, b, y0, M, N, K, 40 * K * 2] as const;
         const tiled = await runMatmul(ctx, MATMUL_TILES_SMALL, ...args, false, "f16");
-        const rows = await runMatmul(ctx, MATMUL_TILES_SMALL, ...args, true, "f16");
-        assert(sameBits(tiled, rows), `${M} rows`);
+        for (const [rowsBn, rowsBk] of [[16, 64], [4, 16], [8, 32], [32, 64]]) {
+          const tiles = { ...MATMUL_TILES_SMALL, rowsBn, rowsBk };
+          const rows = await runMatmul(ctx, tiles, ...args, true, "f16");
+          assert(sameBits(tiled, rows), `${M} rows, rowsBn ${rowsBn}, rowsBk ${rowsBk}`);
+        }
       }
     });
   },
