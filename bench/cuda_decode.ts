@@ -3,16 +3,23 @@
  * GRPO group), then S greedy steps — the same work and JSON shape as bench/decode.ts, plus
  * "backend" and "mode". Run directly or through `bench/decode.ts --backend cuda`.
  *
- * --modes (comma list, default all): logits (full logits [B, V] back every step, host argmax),
- * select (session.select: candidates back, host argmax from them), device_chunk16 (select.greedy:
- * 16 steps fed on the device per call), generate (generate() end to end with the protocol
- * defaults: T 0.7, top-p 0.9, top-k 50; EOS off), generate_rows (the same with the session's
- * `select` hidden: full rows back every step, what generate() did on CUDA before `select`).
+ * --modes (comma list; default all but generate_rows):
+ *   candidates      GPU time of the candidates kernel alone on [B, V] Gaussian-like logits, M 8
+ *                   and 66 (greedy, top-k 50); --candidates-source FILE also times another
+ *                   sample.cu text
+ *   logits          full logits [B, V] back every step, host argmax
+ *   select          session.select: candidates back every step, host argmax from them
+ *   device_chunk16  select.greedy: 16 steps fed on the device per call
+ *   generate        generate() end to end, protocol defaults (T 0.7, top-p 0.9, top-k 50), EOS
+ *                   off; --generate-steps N new tokens (default S)
+ *   generate_rows   the same with the session's `select` hidden (full rows back every step: what
+ *                   generate() did on CUDA before `select`; host top-p over V ids, slow)
  *
  *   deno run -A bench/cuda_decode.ts --shape qwen2.5-0.5b --batch 16 --prompt 32 --steps 128
  */
 import { openCheckpoint } from "../src/model/checkpoint.ts";
 import { CudaModel } from "../src/cuda/cuda_model.ts";
+import { CudaCandidates } from "../src/cuda/sample.ts";
 import { generate } from "../src/model/generate.ts";
 import { candidateRequest, PROTOCOL_GENERATION_DEFAULTS } from "../src/model/sampling.ts";
 import { SeededRandom } from "../src/model/seeded_random.ts";
@@ -54,9 +61,8 @@ export async function runCudaDecode(f: Map<string, string>): Promise<void> {
     }
     return out;
   };
-  const modes = (f.get("modes") ?? "logits,select,device_chunk16,generate_rows,generate").split(
-    ",",
-  );
+  // generate_rows is opt-in: host top-p over full 151,936-id rows takes minutes.
+  const modes = (f.get("modes") ?? "candidates,logits,select,device_chunk16,generate").split(",");
   const greedyRequest = candidateRequest({ ...PROTOCOL_GENERATION_DEFAULTS, greedy: true }, V)!;
   const candidateArgmax = (c: { ids: Uint32Array; logits: Float32Array }) => {
     let best = 0;
@@ -118,8 +124,52 @@ export async function runCudaDecode(f: Map<string, string>): Promise<void> {
     precision,
   };
   for (const mode of modes) {
+    if (mode === "candidates") {
+      const ctx = model.context;
+      // --candidates-source FILE: also time another sample.cu (e.g. an earlier version).
+      const variants: [string, CudaCandidates][] = [["shipped", CudaCandidates.compile(ctx)]];
+      const other = f.get("candidates-source");
+      if (other) variants.push([other, CudaCandidates.compile(ctx, Deno.readTextFileSync(other))]);
+      let s = 12345;
+      const uniform = () => ((s = (s * 1103515245 + 12345) >>> 0) / 4294967296);
+      const logits = Float32Array.from(
+        { length: B * V },
+        () => (uniform() + uniform() + uniform() + uniform() - 2) * 3,
+      );
+      const bufs = {
+        logits: ctx.alloc(B * V * 4, "bench-logits"),
+        top: ctx.alloc(B * (2 * 66 + 3) * 4, "bench-top"),
+        gathered: ctx.alloc(B * 4, "bench-gathered"),
+        seen: ctx.alloc(B * 4, "bench-seen"),
+        seenCount: ctx.alloc(B * 4, "bench-seen-count"),
+      };
+      ctx.upload(bufs.logits, logits);
+      ctx.fill(bufs.seenCount, 0);
+      for (const [source, k] of variants) {
+        for (const m of [8, 66]) {
+          const iters = 50;
+          k.launch(bufs, B, V, m, 1, V); // warm-up
+          const ms = ctx.time(() => {
+            for (let i = 0; i < iters; i++) k.launch(bufs, B, V, m, 1, V);
+          });
+          console.log(JSON.stringify({
+            name: "candidates",
+            ...common,
+            source,
+            shape: `${shape} B=${B} V=${V} M=${m}`,
+            metric: "gpu_ms_per_call",
+            value: Math.round((ms / iters) * 1000) / 1000,
+            unit: "ms",
+            iterations: iters,
+          }));
+        }
+      }
+      for (const b of Object.values(bufs)) ctx.free(b);
+      continue;
+    }
     if (mode === "generate" || mode === "generate_rows") {
-      const opts = { ...PROTOCOL_GENERATION_DEFAULTS, maxNewTokens: S, eosTokenIds: [] };
+      const newTokens = Number(f.get("generate-steps") ?? S);
+      const opts = { ...PROTOCOL_GENERATION_DEFAULTS, maxNewTokens: newTokens, eosTokenIds: [] };
       const target = mode === "generate" ? model : fullRowsOnly(model);
       await generate(target, prompts, opts, new SeededRandom(1)); // warm-up
       const t = performance.now();
@@ -129,7 +179,7 @@ export async function runCudaDecode(f: Map<string, string>): Promise<void> {
       console.log(JSON.stringify({
         name: "generate",
         ...common,
-        shape: `${shape} B=${B} prompt=${P} new=${S}`,
+        shape: `${shape} B=${B} prompt=${P} new=${newTokens}`,
         mode,
         sampling: "protocol defaults",
         metric: "tokens_per_s",

@@ -15,12 +15,14 @@
 // Launch: rows blocks of SAMPLE_THREADS threads.
 //
 // Method (exact, deterministic; no float arithmetic at all): each logit maps to a u32 key whose
-// unsigned order is the order above (0 for NaN and excluded ids). Radix-select the key T of the
-// (M+1)-th largest: 4 rounds of 8 bits over the row, a 256-bin shared histogram each (warp peers
-// of one bin add once: __match_any_sync). Then place the kept ids: when at most SAMPLE_CAP ids
-// have key >= T (the usual case: about M + 1) they are collected in shared memory and each one's
-// slot is its rank by id among the collected ones of its kind; otherwise (a row of many equal
-// logits) the row is scanned in id-ordered tiles with ballots and a running count.
+// unsigned order is the order above (0 for NaN and excluded ids). Pass 1 takes each thread's
+// largest key; the (M+1)-th largest of those, tau, bounds the answer from below, and pass 2
+// copies the ids with key >= tau to shared memory (usually a few times M of them). T, the key of
+// the (M+1)-th largest, is radix-selected there (4 rounds of 8 bits, a 256-bin histogram each),
+// and each kept id's slot is its rank by id among the listed ids of its kind. When more than
+// SAMPLE_CAP ids reach tau (a row of many equal logits, or M + 1 > SAMPLE_THREADS) the select
+// runs over the row itself (warp peers of one bin add once: __match_any_sync); the ids >= T
+// are then listed if they fit, else the row is scanned in id-ordered tiles with ballots.
 
 #define SAMPLE_THREADS 512
 #define SAMPLE_WARPS (SAMPLE_THREADS / 32)
@@ -41,9 +43,10 @@ extern "C" __global__ void sample_topm(unsigned* top, float* gathered, const flo
                                        const unsigned* seen, const unsigned* seen_count, int V,
                                        int limit, int M, int G) {
   __shared__ unsigned hist[SAMPLE_BINS];
-  __shared__ unsigned s_prefix, s_need, s_nan, s_count;
+  __shared__ unsigned s_prefix, s_need, s_nan, s_count, s_tau, s_ties;
   __shared__ unsigned cand_id[SAMPLE_CAP];
   __shared__ unsigned cand_key[SAMPLE_CAP];
+  __shared__ unsigned part[SAMPLE_THREADS];
   __shared__ unsigned warp_gt[2][SAMPLE_WARPS], warp_eq[2][SAMPLE_WARPS];
   const int row = blockIdx.x;
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
@@ -57,25 +60,71 @@ extern "C" __global__ void sample_topm(unsigned* top, float* gathered, const flo
     s_need = (unsigned)M + 1u;
     s_nan = 0u;
     s_count = 0u;
+    s_tau = 0u;
   }
-  unsigned nans = 0u, mask = 0u, last_ties = 0u;
+  // Pass 1: each thread's largest key (ids tid, tid + SAMPLE_THREADS, ...) and the row's NaNs.
+  unsigned mx = 0u, nans = 0u;
+#pragma unroll 4
+  for (int i = tid; i < V; i += SAMPLE_THREADS) {
+    const unsigned b = x[i];
+    mx = max(mx, sample_key(b, i, limit));
+    nans += sample_is_nan(b) ? 1u : 0u;
+  }
+  part[tid] = mx;
+  __syncthreads();
+  atomicAdd(&s_nan, nans);
+  // tau: the (M+1)-th largest thread maximum (ranked by key, then thread). Those M+1 maxima are
+  // distinct ids with keys >= tau, so the (M+1)-th largest key of the row and all its ties are
+  // >= tau: selecting among the ids with key >= tau selects among the row. With M + 1 above the
+  // thread count tau stays 0 (every id).
+  if (M + 1 <= SAMPLE_THREADS) {
+    unsigned rank = 0u;
+    for (int u = 0; u < SAMPLE_THREADS; u++) {
+      const unsigned o = part[u];
+      rank += (o > mx || (o == mx && u < tid)) ? 1u : 0u;
+    }
+    if (rank == (unsigned)M) s_tau = mx;
+  }
+  __syncthreads();
+  const unsigned tau = s_tau;
+  // Pass 2: the ids with key >= tau, in shared memory when they fit (the usual case: a few
+  // times M).
+  for (int i = tid; i < V; i += SAMPLE_THREADS) {
+    const unsigned k = sample_key(x[i], i, limit);
+    if (k >= tau) {
+      const unsigned at = atomicAdd(&s_count, 1u);
+      if (at < SAMPLE_CAP) {
+        cand_id[at] = (unsigned)i;
+        cand_key[at] = k;
+      }
+    }
+  }
+  __syncthreads();
+  const unsigned n_tau = s_count;
+  const bool shared_only = n_tau <= SAMPLE_CAP;
+  // Radix select of T, the (M+1)-th largest key, over the shared list or the row.
+  unsigned mask = 0u;
   for (int round = 0; round < 4; round++) {
     const int shift = 24 - 8 * round;
     for (int j = tid; j < SAMPLE_BINS; j += SAMPLE_THREADS) hist[j] = 0u;
     __syncthreads();
     const unsigned prefix = s_prefix;
-    for (int i = tid; i < span; i += SAMPLE_THREADS) {
-      unsigned bin = SAMPLE_BINS;
-      if (i < V) {
-        const unsigned b = x[i];
-        const unsigned k = sample_key(b, i, limit);
-        if (round == 0 && sample_is_nan(b)) nans++;
-        if ((k & mask) == prefix) bin = (k >> shift) & 0xffu;
+    if (shared_only) {
+      for (unsigned j = tid; j < n_tau; j += SAMPLE_THREADS) {
+        const unsigned k = cand_key[j];
+        if ((k & mask) == prefix) atomicAdd(&hist[(k >> shift) & 0xffu], 1u);
       }
-      const unsigned peers = __match_any_sync(0xffffffffu, bin);
-      if (bin < SAMPLE_BINS && lane == __ffs(peers) - 1) atomicAdd(&hist[bin], __popc(peers));
+    } else {
+      for (int i = tid; i < span; i += SAMPLE_THREADS) {
+        unsigned bin = SAMPLE_BINS;
+        if (i < V) {
+          const unsigned k = sample_key(x[i], i, limit);
+          if ((k & mask) == prefix) bin = (k >> shift) & 0xffu;
+        }
+        const unsigned peers = __match_any_sync(0xffffffffu, bin);
+        if (bin < SAMPLE_BINS && lane == __ffs(peers) - 1) atomicAdd(&hist[bin], __popc(peers));
+      }
     }
-    if (round == 0) atomicAdd(&s_nan, nans);
     __syncthreads();
     if (tid == 0) {
       unsigned need = s_need;
@@ -88,7 +137,7 @@ extern "C" __global__ void sample_topm(unsigned* top, float* gathered, const flo
       }
       s_prefix = prefix | ((unsigned)d << shift);
       s_need = need;
-      if (round == 3) last_ties = hist[d];
+      if (round == 3) s_ties = hist[d];
     }
     __syncthreads();
     mask |= 0xffu << shift;
@@ -97,11 +146,11 @@ extern "C" __global__ void sample_topm(unsigned* top, float* gathered, const flo
   // The (M+1)-th is the s_need-th tie of T in id order: the first s_need - 1 ties are kept.
   const unsigned ties = s_need - 1u;
   const unsigned n_gt = (unsigned)M - ties;
-  if (tid == 0) s_count = n_gt + last_ties;  // ids with key >= T
-  __syncthreads();
-  const unsigned n_ge = s_count;
-  __syncthreads();
-  if (n_ge <= SAMPLE_CAP) {
+  const unsigned n_ge = n_gt + s_ties;  // ids with key >= T
+  unsigned n_list = n_tau;
+  if (!shared_only && n_ge <= SAMPLE_CAP) {
+    // Collect the ids with key >= T instead.
+    __syncthreads();
     if (tid == 0) s_count = 0u;
     __syncthreads();
     for (int i = tid; i < V; i += SAMPLE_THREADS) {
@@ -113,12 +162,18 @@ extern "C" __global__ void sample_topm(unsigned* top, float* gathered, const flo
       }
     }
     __syncthreads();
-    for (unsigned j = tid; j < n_ge; j += SAMPLE_THREADS) {
+    n_list = n_ge;
+  }
+  if (shared_only || n_ge <= SAMPLE_CAP) {
+    // Each kept id's slot is its rank by id among the listed ids of its kind (> T or == T).
+    for (unsigned j = tid; j < n_list; j += SAMPLE_THREADS) {
       const unsigned id = cand_id[j], k = cand_key[j];
+      if (k < t) continue;
       const bool gt = k > t;
       unsigned before = 0u;
-      for (unsigned q = 0; q < n_ge; q++) {
-        before += (cand_id[q] < id && (cand_key[q] > t) == gt) ? 1u : 0u;
+      for (unsigned q = 0; q < n_list; q++) {
+        const unsigned kq = cand_key[q];
+        before += (cand_id[q] < id && kq >= t && (kq > t) == gt) ? 1u : 0u;
       }
       const unsigned slot = gt ? before : (before < ties ? n_gt + before : (unsigned)M);
       if (slot < (unsigned)M) {
@@ -127,6 +182,7 @@ extern "C" __global__ void sample_topm(unsigned* top, float* gathered, const flo
       }
     }
   } else {
+    // A row of many equal keys: scan it in id-ordered tiles with ballots and running counts.
     unsigned base_gt = 0u, base_eq = 0u;
     for (int i0 = 0, buf = 0; i0 < span; i0 += SAMPLE_THREADS, buf ^= 1) {
       const int i = i0 + tid;

@@ -120,11 +120,12 @@ export class CudaCandidates {
    * Compiles common.cu + sample.cu on their own (tests, one-off use).
    *
    * @param ctx The context.
+   * @param source Another text of sample.cu (to benchmark a variant); default the shipped one.
    * @returns The kernels.
    * @throws {CudaError} When NVRTC or the driver fails.
    */
-  static compile(ctx: CudaContext): CudaCandidates {
-    const mod = ctx.loadModule(`${common}\n${sample}`, ["sample_topm", "sample_feed"]);
+  static compile(ctx: CudaContext, source: string = sample): CudaCandidates {
+    const mod = ctx.loadModule(`${common}\n${source}`, ["sample_topm", "sample_feed"]);
     return new CudaCandidates(ctx, mod.functions);
   }
 

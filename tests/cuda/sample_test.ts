@@ -76,8 +76,10 @@ cudaTest(
   "CudaCandidates.candidates() returns the reference top-M and rho on tied random rows, either path",
   () => {
     withKernel((k) => {
-      // Shared-memory placement for most; the row-scan placement where more than 2,048 ids
-      // reach the (M+1)-th key (every id tied: levels 1), and a Qwen-sized row.
+      // The usual path (ids above the thread maxima's bound listed in shared memory) for most;
+      // the select over the row when more than 2,048 ids reach that bound (M + 1 above the 512
+      // threads: [3000, 600]), and the tile scan when they also tie the (M+1)-th key (levels 1,
+      // [5000, 700, 4]); Qwen-sized rows.
       const cases = [
         [3000, 66, 40],
         [3000, 8, 5],
@@ -86,6 +88,7 @@ cudaTest(
         [3000, 10, 1],
         [3000, 300, 40],
         [5000, 700, 4],
+        [3000, 600, 100000],
         [151936, 66, 100000],
         [151936, 8, 1],
       ];
