@@ -1,7 +1,9 @@
 /**
  * A KV-cached generation session of the CUDA model (see `CudaModel.startGeneration`): B rows,
  * each with its own region of `maxLen` KV rows; rows sharing a prompt (a GRPO group) compute it
- * once and copy its KV rows.
+ * once and copy its KV rows. `select` keeps each step's logits on the device and reads back only
+ * the candidates `sampleFromCandidates` needs (shaders/cuda/sample.cu), plus the fed tokens'
+ * log-probs from the proof forward's kernel; `select.greedy` feeds argmaxes on the device.
  *
  * @module
  */
