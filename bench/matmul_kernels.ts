@@ -14,8 +14,9 @@
  *     --variants tiled,rows,rows:4x64,rows:16x128 --rows-shader old_matmul.wgsl
  *
  * Variants (--variants): `tiled` and `prefetch`, the two entry points of shaders/matmul.wgsl
- * through MatmulKernel; `rows` (MatmulKernel.bindRows, matmul_rows) and `rows:BNxBK[xRPT]` (the
- * same with rowsBn = BN, rowsBk = BK, rowsRpt = RPT); `rowsold`, the entry point matmul_rows of the --rows-shader file
+ * through MatmulKernel; `rows` (MatmulKernel.bindRows with the default few-rows kernels) and
+ * `rows:KERNEL:BNxBK` (bindRows with rows = rowsWide = { kernel: KERNEL, bn: BN, bk: BK }, KERNEL
+ * one of output, quad, column); `rowsold`, the entry point matmul_rows of the --rows-shader file
  * (another version of matmul.wgsl, dispatched as ceil(N / --rows-shader-wg) workgroups, default
  * 64: the one-thread-per-column kernel of d0f6bf5); plus every --shader file, a whole matmul.wgsl of another version compiled
  * with the same header and entry point matmul_tiled (a path ending in ":prefetch" gets PREFETCH =
@@ -28,6 +29,7 @@ import {
   MATMUL_TILES_LARGE,
   MATMUL_TILES_SMALL,
   MatmulKernel,
+  type MatmulRowsShape,
   type MatmulTiles,
 } from "../src/gpu/matmul.ts";
 import { allocMatrix, type WeightDType, writeRows } from "../src/gpu/weights.ts";
@@ -134,12 +136,13 @@ const BK: u32 = ${tiles.bk}u;
         ops.push([v, foreign(p, (n) => [Math.ceil(n / rowsShaderWg), 1, 1])]);
         continue;
       }
-      const [rowsBn, rowsBk, rpt] = v.startsWith("rows:") ? v.slice(5).split("x").map(Number) : [];
+      const [, kernel, size] = v.split(":");
+      const [bn, bk] = (size ?? "").split("x").map(Number);
+      const shape = { kernel: kernel as MatmulRowsShape["kernel"], bn, bk };
       const k = await MatmulKernel.create(ctx, precision, {
         ...tiles,
         prefetch: v === "prefetch",
-        ...(rowsBn ? { rowsBn, rowsBk } : {}),
-        ...(rpt ? { rowsRpt: rpt as 1 | 4 } : {}),
+        ...(kernel ? { rows: shape, rowsWide: shape } : {}),
       });
       const args = { run, x, w, y };
       ops.push([v, v.startsWith("rows") ? k.bindRows(args) : k.bind(args)]);
@@ -177,6 +180,7 @@ const BK: u32 = ${tiles.bk}u;
       ]);
     }
     let first: Uint32Array | null = null;
+    let firstValues: Float32Array | null = null;
     for (const [name, dispatches] of ops) {
       // Warm-up, then --iters passes back to back in one submit (the GPU never idles between
       // them, as in a forward), each pass timed by its own timestamps.
@@ -208,6 +212,15 @@ const BK: u32 = ${tiles.bk}u;
       first ??= bits;
       let same = first.length === bits.length;
       for (let i = 0; same && i < bits.length; i++) same = first[i] === bits[i];
+      // How far a variant with other bits strays: outputs that differ, largest |difference|.
+      const values = new Float32Array(bits.buffer);
+      firstValues ??= values;
+      let differing = 0, maxAbsDiff = 0;
+      for (let i = 0; i < values.length; i++) {
+        if (bits[i] === first[i]) continue;
+        differing++;
+        maxAbsDiff = Math.max(maxAbsDiff, Math.abs(values[i] - firstValues[i]));
+      }
       const ms = median(times);
       console.log(JSON.stringify({
         name: "matmul_kernel",
@@ -221,6 +234,7 @@ const BK: u32 = ${tiles.bk}u;
         unit: "ms",
         tflops: Math.round((2 * rows * N * K) / (ms * 1e8)) / 10,
         sameBitsAsFirst: same,
+        ...(same ? {} : { differing, compared: values.length, maxAbsDiff }),
         iterations: iters,
       }));
 

@@ -556,10 +556,13 @@ fn store4(gm: u32, gn: u32, v: vec4<f32>) {
 // (matmul_rows) or 4 (matmul_rows_quad) w vec4s (ROWS_W_PT) per step.
 // Dispatch: (ceil(N / ROWS_BN), 1) workgroups of ROWS_THREADS threads.
 //
-// matmul_rows_quad, the f16 entry point: the same staging, but each thread holds 4 rows of one
-// column in a vec4<f16> and multiplies them by the splatted weight, the operation matmul_tiled
-// performs (there: one x splatted over 4 columns). One scalar f16 fma per output gave other bits
-// than matmul_tiled on the H200 (Vulkan), so f16 keeps the packed form.
+// matmul_rows_quad: the same staging, but each thread holds 4 rows of one column in a vec4<CT>
+// and multiplies them by the splatted weight; fewer threads, fewer x loads per fma, so the better
+// choice for wide products (gate_up, lm_head). f32: bit-identical to matmul_tiled (tested).
+// f16: NOT bit-identical on the H200 (Vulkan): neither matmul_rows (one scalar f16 fma per
+// output) nor matmul_rows_quad reproduced matmul_tiled's f16 bits (cause not established; WGSL
+// lets an fma round as a multiply then an add, which the driver may do differently per kernel),
+// so for f16 both are opt-in and the host defaults to matmul_rows_column.
 const ROWS_MAX: u32 = 16u;
 const ROWS_THREADS: u32 = (ROWS_MAX / ROWS_RPT) * ROWS_BN;
 const ROWS_KQ: u32 = ROWS_BK / 4u;
@@ -795,4 +798,89 @@ fn matmul_rows_quad(
   store1(mq + 4u, n, r.y);
   store1(mq + 8u, n, r.z);
   store1(mq + 12u, n, r.w);
+}
+
+// matmul_rows_column, the f16 default: the d0f6bf5 kernel, body verbatim — one thread per output
+// column holding all ROWS_MAX row sums in four vec4<CT> (rows in the lanes, the weight splatted),
+// x staged one BK tile at a time, weights loaded one k quad at a time. Its f16 bits equal
+// matmul_tiled's on the H200 (tested); matmul_rows_quad's packed f16 fmas, in a different
+// schedule, do not, so the faster kernels are opt-in for f16.
+// Dispatch: (ceil(N / ROWS_COL_WG), 1) workgroups of ROWS_COL_WG threads.
+// x rows of one k tile, k-major: xc_tile[k * 4 + g] holds rows 4g .. 4g + 3 at that k.
+var<workgroup> xc_tile: array<vec4<CT>, BK * ROWS_MAX / 4u>;
+
+@compute @workgroup_size(ROWS_COL_WG)
+fn matmul_rows_column(
+  @builtin(workgroup_id) wg: vec3<u32>,
+  @builtin(local_invocation_index) tid: u32,
+) {
+  let n = wg.x * ROWS_COL_WG + tid;
+  let k4 = p.k / 4u;
+  var c0 = vec4<CT>(0.0);
+  var c1 = vec4<CT>(0.0);
+  var c2 = vec4<CT>(0.0);
+  var c3 = vec4<CT>(0.0);
+  var s0 = vec4<f32>(0.0);
+  var s1 = vec4<f32>(0.0);
+  var s2 = vec4<f32>(0.0);
+  var s3 = vec4<f32>(0.0);
+  for (var k0 = 0u; k0 < p.k; k0 += BK) {
+    for (var item = tid; item < (ROWS_MAX / 4u) * KQ; item += ROWS_COL_WG) {
+      let mq = item / KQ;
+      let kq = item % KQ;
+      let gk = k0 / 4u + kq;
+      let v0 = load_x(mq * 4u, gk, k4);
+      let v1 = load_x(mq * 4u + 1u, gk, k4);
+      let v2 = load_x(mq * 4u + 2u, gk, k4);
+      let v3 = load_x(mq * 4u + 3u, gk, k4);
+      let at = kq * 4u * 4u + mq;
+      xc_tile[at] = vec4<CT>(vec4<f32>(v0.x, v1.x, v2.x, v3.x));
+      xc_tile[at + 4u] = vec4<CT>(vec4<f32>(v0.y, v1.y, v2.y, v3.y));
+      xc_tile[at + 8u] = vec4<CT>(vec4<f32>(v0.z, v1.z, v2.z, v3.z));
+      xc_tile[at + 12u] = vec4<CT>(vec4<f32>(v0.w, v1.w, v2.w, v3.w));
+    }
+    workgroupBarrier();
+    for (var kq = 0u; kq < KQ; kq++) {
+      let wv = load_w(n, k0 / 4u + kq, k4);
+      for (var e = 0u; e < 4u; e++) {
+        let wk = vec4<CT>(CT(wv[e]));
+        let at = (kq * 4u + e) * 4u;
+        c0 = fma(xc_tile[at], wk, c0);
+        c1 = fma(xc_tile[at + 1u], wk, c1);
+        c2 = fma(xc_tile[at + 2u], wk, c2);
+        c3 = fma(xc_tile[at + 3u], wk, c3);
+      }
+    }
+    if (SPLIT) {
+      s0 = s0 + vec4<f32>(c0);
+      c0 = vec4<CT>(0.0);
+      s1 = s1 + vec4<f32>(c1);
+      c1 = vec4<CT>(0.0);
+      s2 = s2 + vec4<f32>(c2);
+      c2 = vec4<CT>(0.0);
+      s3 = s3 + vec4<f32>(c3);
+      c3 = vec4<CT>(0.0);
+    }
+    workgroupBarrier();
+  }
+  let r0 = select(vec4<f32>(c0), s0, SPLIT);
+  let r1 = select(vec4<f32>(c1), s1, SPLIT);
+  let r2 = select(vec4<f32>(c2), s2, SPLIT);
+  let r3 = select(vec4<f32>(c3), s3, SPLIT);
+  store1(0u, n, r0.x);
+  store1(1u, n, r0.y);
+  store1(2u, n, r0.z);
+  store1(3u, n, r0.w);
+  store1(4u, n, r1.x);
+  store1(5u, n, r1.y);
+  store1(6u, n, r1.z);
+  store1(7u, n, r1.w);
+  store1(8u, n, r2.x);
+  store1(9u, n, r2.y);
+  store1(10u, n, r2.z);
+  store1(11u, n, r2.w);
+  store1(12u, n, r3.x);
+  store1(13u, n, r3.y);
+  store1(14u, n, r3.z);
+  store1(15u, n, r3.w);
 }

@@ -26,18 +26,33 @@ export interface MatmulTiles {
    * matmul_tiled_prefetch instead of matmul_tiled). Same bits either way. Default: on for f32
    * weights, off for f16 (H200, one 0.5B gate_up: f32 12.8 → 10.8 ms; f16 7.8 → 11.4 ms). */
   prefetch?: boolean;
-  /** Columns per workgroup of the few-rows kernel ({@link MatmulKernel.bindRows}): a multiple of
-   * 4 such that each thread stages 1, 2 or 4 vec4s of x and of w per step (f32: 16 · rowsBn
-   * threads, one output each; f16: 4 · rowsBn threads, 4 rows each). Same bits for any value.
-   * Default from {@link MATMUL_ROWS_SHAPE}. */
-  rowsBn?: number;
-  /** K per staging step of the few-rows kernel: 16, 32, 64 or 128. Same bits for any value.
-   * Default from {@link MATMUL_ROWS_SHAPE}. */
-  rowsBk?: number;
-  /** Rows per thread of the few-rows kernel: 1 (matmul_rows, one output per thread) or 4
-   * (matmul_rows_quad, 4 rows of one column in a vec4). f16 needs 4; default 1 for f32. Same
-   * bits either way. */
-  rowsRpt?: 1 | 4;
+  /** Few-rows kernel ({@link MatmulKernel.bindRows}) for weights of fewer than
+   * {@link MATMUL_ROWS_WIDE_N} rows; default from {@link MATMUL_ROWS_DEFAULTS}. */
+  rows?: MatmulRowsShape;
+  /** Few-rows kernel for weights of at least {@link MATMUL_ROWS_WIDE_N} rows (gate_up, lm_head);
+   * default from {@link MATMUL_ROWS_DEFAULTS}. */
+  rowsWide?: MatmulRowsShape;
+}
+
+/**
+ * One few-rows (decode) kernel and its shape. Kernels (shaders/matmul.wgsl):
+ * - "output": `matmul_rows`, one thread per output (row, column), 16 · bn threads;
+ * - "quad": `matmul_rows_quad`, one thread per 4 rows of a column (a vec4), 4 · bn threads;
+ * - "column": `matmul_rows_column`, one thread per column holding all 16 row sums, bn threads
+ *   (the kernel of commit d0f6bf5; bk is unused, it stages the tiled kernel's BK).
+ *
+ * f32: all three give matmul_tiled's bits. f16: only "column" does (tested on the H200); "output"
+ * and "quad" are faster but their f16 sums round differently, so with f16 weights generated
+ * positions are no longer bit-equal to the proof forward — opt in knowingly.
+ */
+export interface MatmulRowsShape {
+  /** Which entry point. */
+  kernel: "output" | "quad" | "column";
+  /** Columns per workgroup: "output"/"quad" a multiple of 4 such that each thread stages 1, 2
+   * or 4 vec4s of x and of w per step ("output": w 1 or 2); "column" a multiple of 32. */
+  bn: number;
+  /** K per staging step ("output"/"quad"): 16, 32, 64 or 128. */
+  bk: number;
 }
 
 /** Small tiles: 16 threads, 4 KiB of workgroup memory; for software adapters and tiny models. */
@@ -47,15 +62,31 @@ export const MATMUL_TILES_LARGE: MatmulTiles = { bm: 128, bn: 128, bk: 32, tm: 8
 
 /** Most rows {@link MatmulKernel.bindRows} takes (a workgroup holds every row of its columns). */
 export const MATMUL_ROWS_MAX = 16;
-/** Default few-rows kernel shape per weight dtype. f32: 16 rows × 8 columns = 128 threads, one
- * output each (down_proj's 896 columns make 112 workgroups), 128 k per step; f16: 4 × 16
- * threads, 4 rows each, 64 k per step. */
-export const MATMUL_ROWS_SHAPE: Readonly<
-  Record<WeightDType, { readonly rowsBn: number; readonly rowsBk: number }>
+/** Weights with at least this many rows use {@link MatmulTiles.rowsWide}. */
+export const MATMUL_ROWS_WIDE_N = 4096;
+/** Default few-rows kernels per weight dtype (H200, 0.5B shape, 16 rows, GPU µs, old "column"
+ * kernel → default: down 702 → 47, gate_up 136 → 36, qkv 134 → 15, lm_head 406 → 321). f32:
+ * "output" with 8 columns per workgroup (down_proj's 896 columns make 112 workgroups of 128
+ * threads) and "quad" with 32 for wide weights; f16: "column", the only one with the tiled
+ * kernel's f16 bits. */
+export const MATMUL_ROWS_DEFAULTS: Readonly<
+  Record<WeightDType, { readonly rows: MatmulRowsShape; readonly rowsWide: MatmulRowsShape }>
 > = {
-  f32: { rowsBn: 8, rowsBk: 128 },
-  f16: { rowsBn: 16, rowsBk: 64 },
+  f32: {
+    rows: { kernel: "output", bn: 8, bk: 128 },
+    rowsWide: { kernel: "quad", bn: 32, bk: 32 },
+  },
+  f16: {
+    rows: { kernel: "column", bn: 64, bk: 32 },
+    rowsWide: { kernel: "column", bn: 64, bk: 32 },
+  },
 };
+
+const ROWS_ENTRY = {
+  output: "matmul_rows",
+  quad: "matmul_rows_quad",
+  column: "matmul_rows_column",
+} as const;
 
 /** Matmul flags (see matmul.wgsl). */
 const FLAG_BIAS = 1;
@@ -114,6 +145,7 @@ export class MatmulKernel {
   readonly #ctx: GpuContext;
   readonly #pipeline: GPUComputePipeline;
   readonly #rowsPipeline: GPUComputePipeline;
+  readonly #rowsWidePipeline: GPUComputePipeline;
   readonly #dummy: GPUBuffer;
 
   private constructor(
@@ -122,12 +154,14 @@ export class MatmulKernel {
     tiles: MatmulTiles,
     p: GPUComputePipeline,
     rows: GPUComputePipeline,
+    rowsWide: GPUComputePipeline,
   ) {
     this.#ctx = ctx;
     this.dtype = dtype;
     this.tiles = tiles;
     this.#pipeline = p;
     this.#rowsPipeline = rows;
+    this.#rowsWidePipeline = rowsWide;
     this.#dummy = ctx.storage(16, "matmul-no-bias");
   }
 
@@ -169,30 +203,9 @@ export class MatmulKernel {
         "f16 weights need the shader-f16 feature, which this adapter lacks",
       );
     }
-    const rowsBn = tiles.rowsBn ?? MATMUL_ROWS_SHAPE[dtype].rowsBn;
-    const rowsBk = tiles.rowsBk ?? MATMUL_ROWS_SHAPE[dtype].rowsBk;
-    // f16 keeps matmul_tiled's packed vec4 fma (4 rows per thread): scalar f16 fmas rounded
-    // differently on the H200.
-    const rowsPerThread = tiles.rowsRpt ?? (dtype === "f16" ? 4 : 1);
-    const rowsThreads = (MATMUL_ROWS_MAX / rowsPerThread) * rowsBn;
-    const xPerThread = (MATMUL_ROWS_MAX * rowsBk / 4) / rowsThreads;
-    const wPerThread = (rowsBn * rowsBk / 4) / rowsThreads;
-    // The few-rows kernels stage x [16, rowsBk] and w [rowsBn, rowsBk], rows padded by one vec4.
-    const rowsShared = (dtype === "f16" ? 2 : 4) * (MATMUL_ROWS_MAX + rowsBn) * (rowsBk + 4);
-    if (
-      (dtype === "f16" && rowsPerThread !== 4) || ![1, 4].includes(rowsPerThread) ||
-      ![16, 32, 64, 128].includes(rowsBk) || rowsBn % 4 !== 0 || rowsBn < 4 ||
-      ![1, 2, 4].includes(xPerThread) ||
-      !(rowsPerThread === 4 ? [1, 2, 4] : [1, 2]).includes(wPerThread) ||
-      rowsThreads > ctx.limits.maxComputeInvocationsPerWorkgroup ||
-      rowsThreads > ctx.device.limits.maxComputeWorkgroupSizeX ||
-      rowsShared > ctx.limits.maxComputeWorkgroupStorageSize
-    ) {
-      throw new GpuError(
-        "limits",
-        `Few-rows matmul shape rowsBn = ${rowsBn}, rowsBk = ${rowsBk}, rowsRpt = ${rowsPerThread} is not supported here for ${dtype} (${rowsThreads} threads, ${rowsShared} bytes of workgroup memory, ${xPerThread} x and ${wPerThread} w vec4s staged per thread; rowsBk must be 16, 32, 64 or 128, rowsBn a multiple of 4, x vec4s 1, 2 or 4, w vec4s 1 or 2 with rowsRpt 1 and 1, 2 or 4 with rowsRpt 4, which f16 needs); pick the defaults`,
-      );
-    }
+    const rowsShape = tiles.rows ?? MATMUL_ROWS_DEFAULTS[dtype].rows;
+    const rowsWideShape = tiles.rowsWide ?? MATMUL_ROWS_DEFAULTS[dtype].rowsWide;
+    for (const r of [rowsShape, rowsWideShape]) checkRowsShape(ctx, dtype, r);
     const entry = (tiles.prefetch ?? dtype === "f32") ? "matmul_tiled_prefetch" : "matmul_tiled";
     const header = `${dtype === "f16" ? "enable f16;\n" : ""}alias WT = ${dtype};
 alias CT = ${dtype};
@@ -201,18 +214,27 @@ const BM_M: u32 = ${bm}u;
 const BM_N: u32 = ${bn}u;
 const BK: u32 = ${bk}u;
 const PREFETCH: bool = ${entry === "matmul_tiled_prefetch"};
-const ROWS_BN: u32 = ${rowsBn}u;
-const ROWS_BK: u32 = ${rowsBk}u;
-const ROWS_RPT: u32 = ${rowsPerThread}u;
 `;
     const layout = ["uniform", "uniform", "read", "read", "read", "read_write"] as const;
     const label = `matmul-${dtype}-${bm}x${bn}-${entry}`;
-    const p = await ctx.pipeline(header + code, entry, {}, label, layout);
-    // The few-rows kernels reproduce the tiled kernel's chains for either dtype (f16: per k tile).
-    const rowsEntry = rowsPerThread === 4 ? "matmul_rows_quad" : "matmul_rows";
-    const rows = await ctx.pipeline(header + code, rowsEntry, {}, `${label}-${rowsEntry}`, layout);
-    const compiled = { ...tiles, rowsBn, rowsBk, rowsRpt: rowsPerThread as 1 | 4 };
-    return new MatmulKernel(ctx, dtype, compiled, p, rows);
+    // The module's few-rows constants (unused by the tiled entry points, but declared).
+    const rowsHeader = (r: MatmulRowsShape) =>
+      `const ROWS_BN: u32 = ${r.bn}u;
+const ROWS_BK: u32 = ${r.bk}u;
+const ROWS_RPT: u32 = ${r.kernel === "quad" ? 4 : 1}u;
+const ROWS_COL_WG: u32 = ${r.bn}u;
+`;
+    const p = await ctx.pipeline(header + rowsHeader(rowsShape) + code, entry, {}, label, layout);
+    const rowsPipeline = (r: MatmulRowsShape) => {
+      const rowsEntry = ROWS_ENTRY[r.kernel];
+      const name = `${label}-${rowsEntry}-${r.bn}x${r.bk}`;
+      return ctx.pipeline(header + rowsHeader(r) + code, rowsEntry, {}, name, layout);
+    };
+    const rows = await rowsPipeline(rowsShape);
+    const same = JSON.stringify(rowsShape) === JSON.stringify(rowsWideShape);
+    const rowsWide = same ? rows : await rowsPipeline(rowsWideShape);
+    const compiled = { ...tiles, rows: rowsShape, rowsWide: rowsWideShape };
+    return new MatmulKernel(ctx, dtype, compiled, p, rows, rowsWide);
   }
 
   /**
@@ -232,10 +254,12 @@ const ROWS_RPT: u32 = ${rowsPerThread}u;
   }
 
   /**
-   * Binds the same product for at most {@link MATMUL_ROWS_MAX} rows (decode), one thread per
-   * output (row, column) pair and rowsBn columns per workgroup: bit-identical to {@link bind}'s
-   * result (each output is the same fma chain in the same k order), with 16 · N threads of
-   * parallelism instead of N / BN workgroups.
+   * Binds the same product for at most {@link MATMUL_ROWS_MAX} rows (decode) through the
+   * few-rows kernel of {@link MatmulTiles.rows} (or {@link MatmulTiles.rowsWide} for weights of at
+   * least {@link MATMUL_ROWS_WIDE_N} rows): spread over 16 · N threads (or 4 · N, or N) instead
+   * of N / BN workgroups. Each output is the same fma chain in the same k order as in
+   * {@link bind}, so the bits are identical — for f16 weights only with the "column" kernel (see
+   * {@link MatmulRowsShape}).
    *
    * @param a Buffers and layout.
    * @returns The dispatches (their grid ignores rows beyond MATMUL_ROWS_MAX: do not pass more).
@@ -243,22 +267,23 @@ const ROWS_RPT: u32 = ${rowsPerThread}u;
    * allows in one dimension.
    */
   bindRows(a: MatmulArgs): Dispatch[] {
-    const rowsBn = this.tiles.rowsBn ?? MATMUL_ROWS_SHAPE[this.dtype].rowsBn;
+    const wide = a.w.rows >= MATMUL_ROWS_WIDE_N;
+    const shape = (wide ? this.tiles.rowsWide : this.tiles.rows)!;
     const most = this.#ctx.limits.maxComputeWorkgroupsPerDimension;
     for (const chunk of a.w.chunks) {
-      if (Math.ceil(chunk.rows / rowsBn) > most) {
+      if (Math.ceil(chunk.rows / shape.bn) > most) {
         throw new GpuError(
           "limits",
           `Few-rows matmul over ${chunk.rows} weight rows needs ${
-            Math.ceil(chunk.rows / rowsBn)
+            Math.ceil(chunk.rows / shape.bn)
           } workgroups, more than this device's ${most}; split the weight into smaller chunks`,
         );
       }
     }
     return this.#bindWith(
       a,
-      this.#rowsPipeline,
-      (n) => () => [Math.ceil(n / rowsBn), 1, 1],
+      wide ? this.#rowsWidePipeline : this.#rowsPipeline,
+      (n) => () => [Math.ceil(n / shape.bn), 1, 1],
     );
   }
 
@@ -288,5 +313,42 @@ const ROWS_RPT: u32 = ${rowsPerThread}u;
       );
       return { pipeline, bindGroup, grid: grid(chunk.rows) };
     });
+  }
+}
+
+/** Refuses a few-rows shape whose staging the kernel does not implement or the device cannot
+ * hold. */
+function checkRowsShape(ctx: GpuContext, dtype: WeightDType, r: MatmulRowsShape): void {
+  const bytes = dtype === "f16" ? 2 : 4;
+  let threads = r.bn;
+  let shared = 0;
+  let ok = Number.isInteger(r.bn) && r.bn > 0;
+  let staging = "";
+  if (r.kernel === "column") {
+    ok &&= r.bn % 32 === 0;
+  } else if (r.kernel === "output" || r.kernel === "quad") {
+    const perThread = r.kernel === "quad" ? 4 : 1;
+    threads = (MATMUL_ROWS_MAX / perThread) * r.bn;
+    const xPer = (MATMUL_ROWS_MAX * r.bk / 4) / threads;
+    const wPer = (r.bn * r.bk / 4) / threads;
+    // x [16, bk] and w [bn, bk] staged, rows padded by one vec4.
+    shared = bytes * (MATMUL_ROWS_MAX + r.bn) * (r.bk + 4);
+    staging = `, ${xPer} x and ${wPer} w vec4s staged per thread`;
+    ok &&= [16, 32, 64, 128].includes(r.bk) && r.bn % 4 === 0 && [1, 2, 4].includes(xPer) &&
+      (perThread === 4 ? [1, 2, 4] : [1, 2]).includes(wPer);
+  } else {
+    ok = false;
+  }
+  if (
+    !ok || threads > ctx.limits.maxComputeInvocationsPerWorkgroup ||
+    threads > ctx.device.limits.maxComputeWorkgroupSizeX ||
+    shared > ctx.limits.maxComputeWorkgroupStorageSize
+  ) {
+    throw new GpuError(
+      "limits",
+      `Few-rows matmul shape ${
+        JSON.stringify(r)
+      } is not supported here for ${dtype} (${threads} threads, ${shared} bytes of workgroup memory${staging}); expected kernel "output" or "quad" with bk 16, 32, 64 or 128 and bn a multiple of 4 staging 1, 2 or 4 vec4s of x and of w per thread ("output": w 1 or 2), or "column" with bn a multiple of 32; pick MATMUL_ROWS_DEFAULTS`,
+    );
   }
 }

@@ -1,6 +1,12 @@
 import { ok as assert, rejects } from "node:assert/strict";
 import { encodeDispatch, type GpuContext } from "../../src/gpu/context.ts";
-import { MATMUL_TILES_SMALL, MatmulKernel, type MatmulTiles } from "../../src/gpu/matmul.ts";
+import {
+  MATMUL_ROWS_WIDE_N,
+  MATMUL_TILES_SMALL,
+  MatmulKernel,
+  type MatmulRowsShape,
+  type MatmulTiles,
+} from "../../src/gpu/matmul.ts";
 import { GpuError } from "../../src/gpu/gpu_error.ts";
 import { allocMatrix, type WeightDType, writeRows } from "../../src/gpu/weights.ts";
 import { gpuF16Test, gpuTest, maxAbsDiff, randomFloats, sameBits, withContext } from "./_gpu.ts";
@@ -141,47 +147,73 @@ gpuTest("MatmulKernel.bindRows() gives the same bits as bind() for 1 to 16 rows"
 });
 
 gpuTest(
-  "MatmulKernel.bindRows() gives the same bits as bind() for any rowsBn, rowsBk, rowsRpt and k tail",
+  "MatmulKernel.bindRows() gives the same bits as bind() for every few-rows kernel, shape and k tail",
   async () => {
     // K = 300 spans three 128-long staging steps; with BK = 4 the chain's last step holds 11 k
     // quads (the unrolled loop's remainder runs), with BK = 16 it ends on a zero-filled BK tile.
-    // N = 37 leaves a partial workgroup of columns for every rowsBn.
+    // N = 37 leaves a partial workgroup of columns for every bn.
     const N = 37, K = 300;
     const w = randomFloats(N * K, 71), b = randomFloats(N, 72);
-    const shapes: [number, number, 1 | 4][] = [
-      [4, 64, 1],
-      [8, 64, 1],
-      [16, 64, 1],
-      [8, 128, 1],
-      [16, 128, 1],
-      [16, 64, 4],
-      [8, 32, 4],
+    const shapes: MatmulRowsShape[] = [
+      { kernel: "output", bn: 4, bk: 64 },
+      { kernel: "output", bn: 8, bk: 64 },
+      { kernel: "output", bn: 16, bk: 64 },
+      { kernel: "output", bn: 16, bk: 128 },
+      { kernel: "quad", bn: 16, bk: 64 },
+      { kernel: "quad", bn: 8, bk: 32 },
+      { kernel: "output", bn: 8, bk: 128 },
+      { kernel: "quad", bn: 32, bk: 32 },
+      { kernel: "column", bn: 64, bk: 32 },
     ];
     await withContext(async (ctx) => {
       for (const bk of [4, 16]) {
         const base: MatmulTiles = { bm: 32, bn: 32, bk, tm: 8, tn: 8 };
-        // 16 rows with BK = 4, 3 with BK = 16 (each pipeline costs llvmpipe seconds to compile).
+        // 16 rows with BK = 4, 3 with BK = 16.
         const M = bk === 4 ? 16 : 3;
         const x = randomFloats(M * K, 73 + M), y0 = randomFloats(M * N, 74);
         const tiled = await runMatmul(ctx, base, x, w, b, y0, M, N, K);
-        for (const [rowsBn, rowsBk, rowsRpt] of shapes) {
-          const tiles = { ...base, rowsBn, rowsBk, rowsRpt };
+        // BK = 16 only for the default shapes (each pipeline costs llvmpipe seconds to compile).
+        for (const shape of bk === 4 ? shapes : shapes.slice(-3)) {
+          const tiles = { ...base, rows: shape };
           const rows = await runMatmul(ctx, tiles, x, w, b, y0, M, N, K, undefined, true);
-          const what =
-            `BK ${bk}, ${M} rows, rowsBn ${rowsBn}, rowsBk ${rowsBk}, rowsRpt ${rowsRpt}`;
-          assert(sameBits(tiled, rows), what);
+          assert(sameBits(tiled, rows), `BK ${bk}, ${M} rows, ${JSON.stringify(shape)}`);
         }
       }
     });
   },
 );
 
+gpuTest(
+  "MatmulKernel.bindRows() uses rowsWide from MATMUL_ROWS_WIDE_N weight rows on, same bits",
+  async () => {
+    const M = 5, N = MATMUL_ROWS_WIDE_N + 36, K = 32;
+    const x = randomFloats(M * K, 61), w = randomFloats(N * K, 62);
+    const tiles: MatmulTiles = {
+      ...MATMUL_TILES_SMALL,
+      rows: { kernel: "output", bn: 8, bk: 64 },
+      rowsWide: { kernel: "quad", bn: 32, bk: 32 },
+    };
+    await withContext(async (ctx) => {
+      const kernel = await MatmulKernel.create(ctx, "f32", tiles);
+      const [run, y] = [ctx.uniform(new Uint32Array(4), "run"), ctx.storage(16, "y")];
+      const wide = kernel.bindRows({ run, x: y, w: allocMatrix(ctx, N, K, "f32", "w"), y });
+      assert(wide[0].grid(M)[0] === Math.ceil(N / 32), `grid ${wide[0].grid(M)}`);
+      const narrow = kernel.bindRows({ run, x: y, w: allocMatrix(ctx, N - 40, K, "f32", "w"), y });
+      assert(narrow[0].grid(M)[0] === Math.ceil((N - 40) / 8), `grid ${narrow[0].grid(M)}`);
+      const tiled = await runMatmul(ctx, tiles, x, w, null, null, M, N, K);
+      const rows = await runMatmul(ctx, tiles, x, w, null, null, M, N, K, undefined, true);
+      assert(sameBits(tiled, rows), "wide weight");
+    });
+  },
+);
+
 gpuTest("MatmulKernel.create() refuses a few-rows shape it cannot stage", async () => {
   await withContext(async (ctx) => {
-    // 128 / (4 · 12) is not a whole number of x vec4s per thread.
+    // 16 · 32 / (16 · 12) is not a whole number of x vec4s per thread.
+    const rows: MatmulRowsShape = { kernel: "output", bn: 12, bk: 128 };
     await rejects(
-      MatmulKernel.create(ctx, "f32", { ...MATMUL_TILES_SMALL, rowsBn: 12, rowsBk: 128 }),
-      (e) => e instanceof GpuError && e.message.includes("rowsBn = 12, rowsBk = 128"),
+      MatmulKernel.create(ctx, "f32", { ...MATMUL_TILES_SMALL, rows }),
+      (e) => e instanceof GpuError && e.message.includes(JSON.stringify(rows)),
     );
   });
 });
@@ -211,11 +243,10 @@ gpuTest(
 );
 
 gpuF16Test(
-  "MatmulKernel.bindRows() gives the same bits as bind() in f16 for 1 to 16 rows and any rowsBn, rowsBk",
+  "MatmulKernel.bindRows() gives the same bits as bind() in f16 with the column kernel (the f16 default)",
   async () => {
     // f16 decode uses bindRows too: both sum each k tile in f16 and the tiles in f32, in one order.
-    // K = 296: several staging steps of the few-rows kernel, 19 BK tiles of 16, the last
-    // zero-filled past K; each tile's f16 partial is folded into f32 at the same k.
+    // K = 296: 19 BK tiles of 16, the last zero-filled past K; N = 70 a partial workgroup.
     const N = 70, K = 296;
     const w = randomFloats(N * K, 81), b = randomFloats(N, 82);
     await withContext(async (ctx) => {
@@ -223,11 +254,36 @@ gpuF16Test(
         const x = randomFloats(M * K, 83 + M), y0 = randomFloats(M * N, 84);
         const args = [x, w, b, y0, M, N, K, 40 * K * 2] as const;
         const tiled = await runMatmul(ctx, MATMUL_TILES_SMALL, ...args, false, "f16");
-        for (const [rowsBn, rowsBk] of [[16, 64], [4, 16], [8, 32], [32, 64]]) {
-          const tiles = { ...MATMUL_TILES_SMALL, rowsBn, rowsBk };
+        for (const bn of [64, 32]) {
+          const tiles = { ...MATMUL_TILES_SMALL, rows: { kernel: "column", bn, bk: 16 } } as const;
           const rows = await runMatmul(ctx, tiles, ...args, true, "f16");
-          assert(sameBits(tiled, rows), `${M} rows, rowsBn ${rowsBn}, rowsBk ${rowsBk}`);
+          assert(sameBits(tiled, rows), `${M} rows, ${bn} columns per workgroup`);
         }
+      }
+    });
+  },
+);
+
+gpuF16Test(
+  "MatmulKernel.bindRows() in f16 with the opt-in output and quad kernels stays within the f16 rounding bound of bind()",
+  async () => {
+    // These kernels' f16 sums may round differently (not bit-equal on the H200). Bound: each of
+    // the K f16 fmas may round its partial differently by at most one f16 ulp of the largest
+    // partial (|x|, |w| < 1, so a 16-k tile partial stays below 16: ulp 2^-6), so outputs differ
+    // by at most K · 2^-6 plus the f32 sum's rounding; the observed difference is far smaller.
+    const M = 16, N = 70, K = 296;
+    const w = randomFloats(N * K, 85), x = randomFloats(M * K, 86);
+    await withContext(async (ctx) => {
+      const args = [x, w, null, null, M, N, K, undefined] as const;
+      const tiled = await runMatmul(ctx, MATMUL_TILES_SMALL, ...args, false, "f16");
+      const shapes: MatmulRowsShape[] = [
+        { kernel: "output", bn: 8, bk: 128 },
+        { kernel: "quad", bn: 16, bk: 64 },
+      ];
+      for (const rows of shapes) {
+        const out = await runMatmul(ctx, { ...MATMUL_TILES_SMALL, rows }, ...args, true, "f16");
+        const d = maxAbsDiff(out, Float64Array.from(tiled));
+        assert(d <= K * 2 ** -6, `${JSON.stringify(rows)}: max abs diff ${d}`);
       }
     });
   },
