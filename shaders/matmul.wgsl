@@ -884,3 +884,122 @@ fn matmul_rows_column(
   store1(14u, n, r3.z);
   store1(15u, n, r3.w);
 }
+
+// matmul_rows_packed: 4 rows of one column per thread like matmul_rows_quad, but x and w take
+// exactly matmul_rows_column's conversions — x staged k-major with 4 rows in the lanes, built
+// from 4 row loads as vec4<CT>(vec4<f32>(v0.x, v1.x, v2.x, v3.x)); w staged as the f32 values
+// load_w returns, converted with CT(wv[e]) at the fma — and its fma, fma(x rows, splat(w), c).
+// Only the schedule differs (ROWS_BK-long steps, next step's loads issued before the fmas).
+// Needs ROWS_BK <= 4 · ROWS_BN (one x item per thread) and ROWS_BK / 16 w vec4s per thread.
+var<workgroup> xp_tile: array<vec4<CT>, ROWS_BK * 4u>;
+var<workgroup> wp_tile: array<vec4<f32>, ROWS_BN * ROWS_LD>;
+
+struct RowsQuadLoad {
+  v0: vec4<f32>,
+  v1: vec4<f32>,
+  v2: vec4<f32>,
+  v3: vec4<f32>,
+}
+
+// x item i (< 4 · ROWS_KQ): rows 4g .. 4g + 3 (g = i / ROWS_KQ) at k quad i % ROWS_KQ.
+fn rows_packed_fetch_x(i: u32, k0: u32, k4: u32) -> RowsQuadLoad {
+  let g = i / ROWS_KQ;
+  let gk = k0 / 4u + i % ROWS_KQ;
+  return RowsQuadLoad(
+    load_x(g * 4u, gk, k4),
+    load_x(g * 4u + 1u, gk, k4),
+    load_x(g * 4u + 2u, gk, k4),
+    load_x(g * 4u + 3u, gk, k4),
+  );
+}
+
+fn rows_packed_put_x(i: u32, l: RowsQuadLoad) {
+  let at = (i % ROWS_KQ) * 4u * 4u + i / ROWS_KQ;
+  xp_tile[at] = vec4<CT>(vec4<f32>(l.v0.x, l.v1.x, l.v2.x, l.v3.x));
+  xp_tile[at + 4u] = vec4<CT>(vec4<f32>(l.v0.y, l.v1.y, l.v2.y, l.v3.y));
+  xp_tile[at + 8u] = vec4<CT>(vec4<f32>(l.v0.z, l.v1.z, l.v2.z, l.v3.z));
+  xp_tile[at + 12u] = vec4<CT>(vec4<f32>(l.v0.w, l.v1.w, l.v2.w, l.v3.w));
+}
+
+fn rows_packed_put_w(i: u32, v: vec4<f32>) {
+  wp_tile[(i / ROWS_KQ) * ROWS_LD + i % ROWS_KQ] = v;
+}
+
+@compute @workgroup_size(ROWS_THREADS)
+fn matmul_rows_packed(
+  @builtin(workgroup_id) wg: vec3<u32>,
+  @builtin(local_invocation_index) tid: u32,
+) {
+  let n0 = wg.x * ROWS_BN;
+  let cn = tid % ROWS_BN;
+  // Rows 4 mq .. 4 mq + 3 in the lanes of one vec4.
+  let mq = tid / ROWS_BN;
+  let k4 = p.k / 4u;
+  let kpad = ((p.k + BK - 1u) / BK) * BK;
+  let x_items = 4u * ROWS_KQ;
+  var fx: RowsQuadLoad;
+  if (tid < x_items) {
+    fx = rows_packed_fetch_x(tid, 0u, k4);
+  }
+  var fw0 = rows_fetch_w(tid, n0, 0u, k4);
+  var fw1: vec4<f32>;
+  var fw2: vec4<f32>;
+  var fw3: vec4<f32>;
+  if (ROWS_W_PT > 1u) {
+    fw1 = rows_fetch_w(tid + ROWS_THREADS, n0, 0u, k4);
+  }
+  if (ROWS_W_PT > 2u) {
+    fw2 = rows_fetch_w(tid + 2u * ROWS_THREADS, n0, 0u, k4);
+    fw3 = rows_fetch_w(tid + 3u * ROWS_THREADS, n0, 0u, k4);
+  }
+  var c = vec4<CT>(0.0);
+  var s = vec4<f32>(0.0);
+  let wb = cn * ROWS_LD;
+  for (var k0 = 0u; k0 < kpad; k0 += ROWS_BK) {
+    if (tid < x_items) {
+      rows_packed_put_x(tid, fx);
+    }
+    rows_packed_put_w(tid, fw0);
+    if (ROWS_W_PT > 1u) {
+      rows_packed_put_w(tid + ROWS_THREADS, fw1);
+    }
+    if (ROWS_W_PT > 2u) {
+      rows_packed_put_w(tid + 2u * ROWS_THREADS, fw2);
+      rows_packed_put_w(tid + 3u * ROWS_THREADS, fw3);
+    }
+    workgroupBarrier();
+    let next = k0 + ROWS_BK;
+    if (next < kpad) {
+      if (tid < x_items) {
+        fx = rows_packed_fetch_x(tid, next, k4);
+      }
+      fw0 = rows_fetch_w(tid, n0, next, k4);
+      if (ROWS_W_PT > 1u) {
+        fw1 = rows_fetch_w(tid + ROWS_THREADS, n0, next, k4);
+      }
+      if (ROWS_W_PT > 2u) {
+        fw2 = rows_fetch_w(tid + 2u * ROWS_THREADS, n0, next, k4);
+        fw3 = rows_fetch_w(tid + 3u * ROWS_THREADS, n0, next, k4);
+      }
+    }
+    let steps = min(ROWS_KQ, (kpad - k0) / 4u);
+    for (var q = 0u; q < steps; q++) {
+      let wv = wp_tile[wb + q];
+      for (var e = 0u; e < 4u; e++) {
+        let wk = vec4<CT>(CT(wv[e]));
+        c = fma(xp_tile[(q * 4u + e) * 4u + mq], wk, c);
+      }
+      if (SPLIT && (k0 / 4u + q + 1u) % KQ == 0u) {
+        s = s + vec4<f32>(c);
+        c = vec4<CT>(0.0);
+      }
+    }
+    workgroupBarrier();
+  }
+  let r = select(vec4<f32>(c), s, SPLIT);
+  let n = n0 + cn;
+  store1(mq * 4u, n, r.x);
+  store1(mq * 4u + 1u, n, r.y);
+  store1(mq * 4u + 2u, n, r.z);
+  store1(mq * 4u + 3u, n, r.w);
+}

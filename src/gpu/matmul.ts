@@ -39,7 +39,9 @@ export interface MatmulTiles {
  * - "output": `matmul_rows`, one thread per output (row, column), 16 · bn threads;
  * - "quad": `matmul_rows_quad`, one thread per 4 rows of a column (a vec4), 4 · bn threads;
  * - "column": `matmul_rows_column`, one thread per column holding all 16 row sums, bn threads
- *   (the kernel of commit d0f6bf5; bk is unused, it stages the tiled kernel's BK).
+ *   (the kernel of commit d0f6bf5; bk is unused, it stages the tiled kernel's BK);
+ * - "packed": `matmul_rows_packed`, "quad"'s geometry with "column"'s exact conversions and fma
+ *   (bk <= 4 · bn, w vec4s 1, 2 or 4 per thread).
  *
  * f32: all three give matmul_tiled's bits. f16: only "column" does (tested on the H200); "output"
  * and "quad" are faster but their f16 sums round differently, so with f16 weights generated
@@ -47,7 +49,7 @@ export interface MatmulTiles {
  */
 export interface MatmulRowsShape {
   /** Which entry point. */
-  kernel: "output" | "quad" | "column";
+  kernel: "output" | "quad" | "column" | "packed";
   /** Columns per workgroup: "output"/"quad" a multiple of 4 such that each thread stages 1, 2
    * or 4 vec4s of x and of w per step ("output": w 1 or 2); "column" a multiple of 32. */
   bn: number;
@@ -86,6 +88,7 @@ const ROWS_ENTRY = {
   output: "matmul_rows",
   quad: "matmul_rows_quad",
   column: "matmul_rows_column",
+  packed: "matmul_rows_packed",
 } as const;
 
 /** Matmul flags (see matmul.wgsl). */
@@ -221,7 +224,7 @@ const PREFETCH: bool = ${entry === "matmul_tiled_prefetch"};
     const rowsHeader = (r: MatmulRowsShape) =>
       `const ROWS_BN: u32 = ${r.bn}u;
 const ROWS_BK: u32 = ${r.bk}u;
-const ROWS_RPT: u32 = ${r.kernel === "quad" ? 4 : 1}u;
+const ROWS_RPT: u32 = ${r.kernel === "output" || r.kernel === "column" ? 1 : 4}u;
 const ROWS_COL_WG: u32 = ${r.bn}u;
 `;
     const p = await ctx.pipeline(header + rowsHeader(rowsShape) + code, entry, {}, label, layout);
@@ -326,16 +329,19 @@ function checkRowsShape(ctx: GpuContext, dtype: WeightDType, r: MatmulRowsShape)
   let staging = "";
   if (r.kernel === "column") {
     ok &&= r.bn % 32 === 0;
-  } else if (r.kernel === "output" || r.kernel === "quad") {
-    const perThread = r.kernel === "quad" ? 4 : 1;
+  } else if (r.kernel === "output" || r.kernel === "quad" || r.kernel === "packed") {
+    const perThread = r.kernel === "output" ? 1 : 4;
     threads = (MATMUL_ROWS_MAX / perThread) * r.bn;
     const xPer = (MATMUL_ROWS_MAX * r.bk / 4) / threads;
     const wPer = (r.bn * r.bk / 4) / threads;
-    // x [16, bk] and w [bn, bk] staged, rows padded by one vec4.
-    shared = bytes * (MATMUL_ROWS_MAX + r.bn) * (r.bk + 4);
+    // x [16, bk] and w [bn, bk] staged, rows padded by one vec4 ("packed": w in f32).
+    shared = r.kernel === "packed"
+      ? bytes * MATMUL_ROWS_MAX * r.bk + 4 * r.bn * (r.bk + 4)
+      : bytes * (MATMUL_ROWS_MAX + r.bn) * (r.bk + 4);
     staging = `, ${xPer} x and ${wPer} w vec4s staged per thread`;
-    ok &&= [16, 32, 64, 128].includes(r.bk) && r.bn % 4 === 0 && [1, 2, 4].includes(xPer) &&
-      (perThread === 4 ? [1, 2, 4] : [1, 2]).includes(wPer);
+    ok &&= [16, 32, 64, 128].includes(r.bk) && r.bn % 4 === 0 &&
+      (perThread === 4 ? [1, 2, 4] : [1, 2]).includes(wPer) &&
+      (r.kernel === "packed" ? r.bk <= 4 * r.bn : [1, 2, 4].includes(xPer));
   } else {
     ok = false;
   }

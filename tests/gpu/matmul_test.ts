@@ -161,6 +161,8 @@ gpuTest(
       { kernel: "output", bn: 16, bk: 128 },
       { kernel: "quad", bn: 16, bk: 64 },
       { kernel: "quad", bn: 8, bk: 32 },
+      { kernel: "packed", bn: 16, bk: 64 },
+      { kernel: "packed", bn: 8, bk: 16 },
       { kernel: "output", bn: 8, bk: 128 },
       { kernel: "quad", bn: 32, bk: 32 },
       { kernel: "column", bn: 64, bk: 32 },
@@ -254,10 +256,16 @@ gpuF16Test(
         const x = randomFloats(M * K, 83 + M), y0 = randomFloats(M * N, 84);
         const args = [x, w, b, y0, M, N, K, 40 * K * 2] as const;
         const tiled = await runMatmul(ctx, MATMUL_TILES_SMALL, ...args, false, "f16");
-        for (const bn of [64, 32]) {
-          const tiles = { ...MATMUL_TILES_SMALL, rows: { kernel: "column", bn, bk: 16 } } as const;
+        const shapes: MatmulRowsShape[] = [
+          { kernel: "column", bn: 64, bk: 16 },
+          { kernel: "column", bn: 32, bk: 16 },
+          { kernel: "packed", bn: 16, bk: 64 },
+          { kernel: "packed", bn: 32, bk: 32 },
+        ];
+        for (const shape of shapes) {
+          const tiles = { ...MATMUL_TILES_SMALL, rows: shape };
           const rows = await runMatmul(ctx, tiles, ...args, true, "f16");
-          assert(sameBits(tiled, rows), `${M} rows, ${bn} columns per workgroup`);
+          assert(sameBits(tiled, rows), `${M} rows, ${JSON.stringify(shape)}`);
         }
       }
     });
