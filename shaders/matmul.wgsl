@@ -36,7 +36,11 @@
 //      this file's other epilogue ran f32 at 12.7 ms, so the bodies stay as they are.
 //   Tried and dropped (same bits, slower): 8 × 16 outputs per thread with half the threads (f16
 //   8.4 ms, f32 14.7 ms); BK = 64 for f16 (10.5 ms; it also changes the f16 bits).
-//   3. matmul_rows: at most 16 rows (decode), one thread per output (row, column) pair.
+//   3. Decode, at most 16 rows (see each below; the host picks per dtype and weight width):
+//      matmul_rows (one thread per output; f32 default), matmul_rows_quad (4 rows per thread;
+//      f32 default for wide weights), matmul_rows_packed (f16 default), matmul_rows_column (the
+//      d0f6bf5 kernel; f16 default for wide weights). H200, 0.5B down_proj [16 × 4864] ·
+//      [896 × 4864]ᵀ: f32 0.706 → 0.047 ms, f16 0.831 → 0.491 ms (bench/matmul_kernels.ts).
 
 struct Run {
   rows: u32,
@@ -560,9 +564,11 @@ fn store4(gm: u32, gn: u32, v: vec4<f32>) {
 // and multiplies them by the splatted weight; fewer threads, fewer x loads per fma, so the better
 // choice for wide products (gate_up, lm_head). f32: bit-identical to matmul_tiled (tested).
 // f16: NOT bit-identical on the H200 (Vulkan): neither matmul_rows (one scalar f16 fma per
-// output) nor matmul_rows_quad reproduced matmul_tiled's f16 bits (cause not established; WGSL
-// lets an fma round as a multiply then an add, which the driver may do differently per kernel),
-// so for f16 both are opt-in and the host defaults to matmul_rows_column.
+// output) nor matmul_rows_quad reproduced matmul_tiled's f16 bits (≈ 99 % of outputs differ, by
+// ≤ 1.6e-4 on the 0.5B shape), while matmul_rows_packed — this geometry with
+// matmul_rows_column's conversions — does. So the difference lies in converting whole loaded
+// vec4<f32> rows to f16 (here) instead of vectors assembled from 4 rows or single elements
+// (there); how the driver compiles the two was not examined. For f16 both are opt-in.
 const ROWS_MAX: u32 = 16u;
 const ROWS_THREADS: u32 = (ROWS_MAX / ROWS_RPT) * ROWS_BN;
 const ROWS_KQ: u32 = ROWS_BK / 4u;
@@ -800,11 +806,10 @@ fn matmul_rows_quad(
   store1(mq + 12u, n, r.w);
 }
 
-// matmul_rows_column, the f16 default: the d0f6bf5 kernel, body verbatim — one thread per output
-// column holding all ROWS_MAX row sums in four vec4<CT> (rows in the lanes, the weight splatted),
-// x staged one BK tile at a time, weights loaded one k quad at a time. Its f16 bits equal
-// matmul_tiled's on the H200 (tested); matmul_rows_quad's packed f16 fmas, in a different
-// schedule, do not, so the faster kernels are opt-in for f16.
+// matmul_rows_column, the f16 default for wide weights (gate_up, lm_head): the d0f6bf5 kernel,
+// body verbatim — one thread per output column holding all ROWS_MAX row sums in four vec4<CT>
+// (rows in the lanes, the weight splatted), x staged one BK tile at a time, weights loaded one k
+// quad at a time. Its f16 bits equal matmul_tiled's on the H200 (tested).
 // Dispatch: (ceil(N / ROWS_COL_WG), 1) workgroups of ROWS_COL_WG threads.
 // x rows of one k tile, k-major: xc_tile[k * 4 + g] holds rows 4g .. 4g + 3 at that k.
 var<workgroup> xc_tile: array<vec4<CT>, BK * ROWS_MAX / 4u>;
@@ -885,8 +890,11 @@ fn matmul_rows_column(
   store1(15u, n, r3.w);
 }
 
-// matmul_rows_packed: 4 rows of one column per thread like matmul_rows_quad, but x and w take
-// exactly matmul_rows_column's conversions — x staged k-major with 4 rows in the lanes, built
+// matmul_rows_packed, the f16 default for narrow weights (qkv, o, down; bit-identical to
+// matmul_tiled on the H200, tested; slower than matmul_rows_column on lm_head, 2.2 vs 0.38 ms,
+// likely the per-element conversions): 4 rows of one column per thread like matmul_rows_quad,
+// but x and w take exactly matmul_rows_column's conversions — x staged k-major with 4 rows in
+// the lanes, built
 // from 4 row loads as vec4<CT>(vec4<f32>(v0.x, v1.x, v2.x, v3.x)); w staged as the f32 values
 // load_w returns, converted with CT(wv[e]) at the fma — and its fma, fma(x rows, splat(w), c).
 // Only the schedule differs (ROWS_BK-long steps, next step's loads issued before the fmas).

@@ -43,9 +43,11 @@ export interface MatmulTiles {
  * - "packed": `matmul_rows_packed`, "quad"'s geometry with "column"'s exact conversions and fma
  *   (bk <= 4 · bn, w vec4s 1, 2 or 4 per thread).
  *
- * f32: all three give matmul_tiled's bits. f16: only "column" does (tested on the H200); "output"
- * and "quad" are faster but their f16 sums round differently, so with f16 weights generated
- * positions are no longer bit-equal to the proof forward — opt in knowingly.
+ * f32: all four give matmul_tiled's bits. f16: "column" and "packed" do (tested on the H200);
+ * "output" and "quad" are faster but give other f16 bits (≈ 99 % of outputs differ, by up to
+ * 1.6e-4 on the 0.5B shape), so with f16 weights generated positions are no longer bit-equal to
+ * the proof forward (hidden states up to 0.017 apart, log-probs up to 0.004 after 24 layers) —
+ * opt in knowingly.
  */
 export interface MatmulRowsShape {
   /** Which entry point. */
@@ -67,10 +69,11 @@ export const MATMUL_ROWS_MAX = 16;
 /** Weights with at least this many rows use {@link MatmulTiles.rowsWide}. */
 export const MATMUL_ROWS_WIDE_N = 4096;
 /** Default few-rows kernels per weight dtype (H200, 0.5B shape, 16 rows, GPU µs, old "column"
- * kernel → default: down 702 → 47, gate_up 136 → 36, qkv 134 → 15, lm_head 406 → 321). f32:
- * "output" with 8 columns per workgroup (down_proj's 896 columns make 112 workgroups of 128
- * threads) and "quad" with 32 for wide weights; f16: "column", the only one with the tiled
- * kernel's f16 bits. */
+ * kernel → default; f32: down 706 → 47, gate_up 136 → 36, qkv 134 → 15, o 134 → 13, lm_head
+ * 405 → 322; f16: down 831 → 491, qkv 424 → 254, o 492 → 294, gate_up and lm_head unchanged).
+ * f32: "output" with 8 columns per workgroup (down_proj's 896 columns make 112 workgroups of 128
+ * threads) and "quad" with 32 for wide weights; f16: "packed", and "column" for wide weights
+ * (where "packed" is slower) — the f16 kernels with the tiled kernel's bits. */
 export const MATMUL_ROWS_DEFAULTS: Readonly<
   Record<WeightDType, { readonly rows: MatmulRowsShape; readonly rowsWide: MatmulRowsShape }>
 > = {
@@ -79,7 +82,7 @@ export const MATMUL_ROWS_DEFAULTS: Readonly<
     rowsWide: { kernel: "quad", bn: 32, bk: 32 },
   },
   f16: {
-    rows: { kernel: "column", bn: 64, bk: 32 },
+    rows: { kernel: "packed", bn: 16, bk: 64 },
     rowsWide: { kernel: "column", bn: 64, bk: 32 },
   },
 };
@@ -261,8 +264,8 @@ const ROWS_COL_WG: u32 = ${r.bn}u;
    * few-rows kernel of {@link MatmulTiles.rows} (or {@link MatmulTiles.rowsWide} for weights of at
    * least {@link MATMUL_ROWS_WIDE_N} rows): spread over 16 · N threads (or 4 · N, or N) instead
    * of N / BN workgroups. Each output is the same fma chain in the same k order as in
-   * {@link bind}, so the bits are identical — for f16 weights only with the "column" kernel (see
-   * {@link MatmulRowsShape}).
+   * {@link bind}, so the bits are identical — for f16 weights only with the "column" and
+   * "packed" kernels, the defaults (see {@link MatmulRowsShape}).
    *
    * @param a Buffers and layout.
    * @returns The dispatches (their grid ignores rows beyond MATMUL_ROWS_MAX: do not pass more).

@@ -66,7 +66,7 @@ export {
   type GpuContextOptions,
   type GpuLimits,
 } from "../gpu/context.ts";
-export type { MatmulTiles } from "../gpu/matmul.ts";
+export type { MatmulRowsShape, MatmulTiles } from "../gpu/matmul.ts";
 export type { WeightDType } from "../gpu/weights.ts";
 export { GpuError, type GpuErrorCode } from "../gpu/gpu_error.ts";
 export type { CudaModelOptions } from "../cuda/cuda_model.ts";

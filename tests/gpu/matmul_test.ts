@@ -245,7 +245,7 @@ gpuTest(
 );
 
 gpuF16Test(
-  "MatmulKernel.bindRows() gives the same bits as bind() in f16 with the column kernel (the f16 default)",
+  "MatmulKernel.bindRows() gives the same bits as bind() in f16 with the column and packed kernels (the f16 defaults)",
   async () => {
     // f16 decode uses bindRows too: both sum each k tile in f16 and the tiles in f32, in one order.
     // K = 296: 19 BK tiles of 16, the last zero-filled past K; N = 70 a partial workgroup.
