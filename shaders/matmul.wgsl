@@ -21,10 +21,11 @@
 // bit. f16 path: the same, per k tile, with the tile partials summed in ascending order (its bits
 // depend on BK, fixed per device). Zero-filled tails add fma(0, 0, acc) = acc. No atomics.
 //
-// Entry points (each bit-identical to matmul_tiled; the host picks one per dtype). Their speed on
-// NVIDIA hangs on code the driver might be expected to drop, so each is kept as the text that was
-// measured; H200, 0.5B shape, GPU ms of one gate_up [16384 × 896] · [9728 × 896]ᵀ
-// (bench/matmul_kernels.ts, 2026-11-25 23:52 UTC):
+// Entry points (each bit-identical to matmul_tiled, except matmul_rows and matmul_rows_quad in
+// f16, which are opt-in; the host picks per dtype). Their speed on NVIDIA hangs on code the
+// driver might be expected to drop, so each is kept as the text that was measured; H200, 0.5B
+// shape, GPU ms of one gate_up [16384 × 896] · [9728 × 896]ᵀ (bench/matmul_kernels.ts,
+// 2026-11-25 23:52 UTC):
 //   1. matmul_tiled: load a k tile, barrier, products, barrier (8 × 8 outputs per thread in named
 //      registers) — the 21:05 kernel, verbatim. The f16 default: 7.8 ms (36.5 TFLOP/s). f32:
 //      12.8 ms.
@@ -807,7 +808,7 @@ fn matmul_rows_quad(
 }
 
 // matmul_rows_column, the f16 default for wide weights (gate_up, lm_head): the d0f6bf5 kernel,
-// body verbatim — one thread per output column holding all ROWS_MAX row sums in four vec4<CT>
+// body verbatim but for the names of its tile and workgroup size — one thread per output column holding all ROWS_MAX row sums in four vec4<CT>
 // (rows in the lanes, the weight splatted), x staged one BK tile at a time, weights loaded one k
 // quad at a time. Its f16 bits equal matmul_tiled's on the H200 (tested).
 // Dispatch: (ceil(N / ROWS_COL_WG), 1) workgroups of ROWS_COL_WG threads.
