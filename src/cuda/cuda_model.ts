@@ -41,6 +41,12 @@ import {
   THREADS,
 } from "./kernels_source.ts";
 import { CudaCandidates } from "./sample.ts";
+import {
+  CUDA_SKETCH_MAX_K,
+  CUDA_SKETCH_PARAM_WORDS,
+  CudaSketch,
+  cudaSketchParams,
+} from "./sketch.ts";
 import { SessionDevice } from "./_session_device.ts";
 
 /** Options of {@link CudaModel.load}. */
@@ -103,6 +109,10 @@ interface Activations {
   fin32: DeviceBuffer;
   oAcc: DeviceBuffer | null;
   logits: DeviceBuffer;
+  /** [7 + k] u32: sketch thresholds and coefficients (see `cudaSketchParams`). */
+  sketchParams: DeviceBuffer;
+  /** [R] u32: a pass's sketches. */
+  sketchOut: DeviceBuffer;
 }
 
 interface Plans {
@@ -178,6 +188,7 @@ export class CudaModel implements Model {
   readonly #prof: Map<string, number> | null;
   readonly #graphs: boolean;
   readonly #sampler: CudaCandidates;
+  readonly #sketch: CudaSketch;
   /** Page-locked staging of a pass's f32 final hidden states (fast DMA), made on first use. */
   #hiddenHost: Float32Array | null = null;
   #proofKv: CudaKvCache | null = null;
@@ -205,6 +216,7 @@ export class CudaModel implements Model {
     this.precision = precision;
     this.#fn = fn;
     this.#sampler = new CudaCandidates(ctx, fn);
+    this.#sketch = new CudaSketch(ctx, fn);
     this.#w = w;
     this.maxRowsPerPass = sizes.rows;
     this.maxLogitsRows = sizes.logitsRows;
@@ -233,6 +245,8 @@ export class CudaModel implements Model {
       fin32: ctx.alloc(R * C * 4, "final-hidden-f32"),
       oAcc: config.outputBias ? ctx.alloc(R * C * 4, "o-acc-f32") : null,
       logits: ctx.alloc(sizes.logitsRows * config.vocabSize * 4, "logits"),
+      sketchParams: ctx.alloc(CUDA_SKETCH_PARAM_WORDS * 4, "sketch-params"),
+      sketchOut: ctx.alloc(R * 4, "sketch-out"),
     };
     const plan = (n: number, k: number, output: CudaPrecision, mRef = R) =>
       gemm.plan({ n, k, input: act, output, mRef });
@@ -627,10 +641,12 @@ export class CudaModel implements Model {
    * packing.
    *
    * @param sequences Token sequences (each non-empty, ids in [0, V)).
-   * @param options EOS token and positions.
+   * @param options EOS token and positions; sketch coefficients (each result then carries the
+   *   protocol sketch of every position, computed on the device from the f32 final hidden states
+   *   the result holds: `sketch.cu`, bit-exact with the protocol's `sketches`).
    * @returns One result per sequence.
    * @throws {ModelError} bad_token, bad_input (empty sequence, one longer than the proof cache,
-   *   bad EOS position), disposed.
+   *   bad EOS position, no or more than min(32, C) sketch coefficients), disposed.
    */
   proofForward(
     sequences: readonly (readonly number[])[],
@@ -666,6 +682,16 @@ export class CudaModel implements Model {
       }
       this.#checkToken(eosId, "eosTokenId");
     }
+    const coeffs = options.sketchCoefficients;
+    if (coeffs !== undefined) {
+      const kMax = Math.min(CUDA_SKETCH_MAX_K, C);
+      if (coeffs.length < 1 || coeffs.length > kMax) {
+        throw new ModelError(
+          "bad_input",
+          `Invalid sketchCoefficients: got ${coeffs.length} coefficients, expected 1..${kMax}`,
+        );
+      }
+    }
     sequences.forEach((seq, s) => {
       if (seq.length === 0) {
         throw new ModelError("bad_input", `Sequence ${s} is empty; expected at least one token`);
@@ -692,8 +718,10 @@ export class CudaModel implements Model {
       hidden: new Float32Array(seq.length * C),
       nextTokenLogprobs: new Float32Array(seq.length - 1),
       ...(eosPositions ? { eosProbs: new Float32Array(eosPositions[s].length) } : {}),
+      ...(coeffs ? { sketches: new Uint32Array(seq.length) } : {}),
     }));
     const ctx = this.context;
+    if (coeffs) ctx.upload(this.#a.sketchParams, cudaSketchParams(coeffs));
     let s0 = 0;
     while (s0 < sequences.length) {
       // Groups of whole sequences that fit the cache; inside a group, passes of R rows.
@@ -730,6 +758,17 @@ export class CudaModel implements Model {
         });
         ctx.upload(this.#a.targets, targets);
         this.#forward(kv, chunk);
+        if (coeffs) {
+          this.#op("sketch", () =>
+            this.#sketch.launch(
+              this.#a.fin32,
+              this.#a.sketchParams,
+              this.#a.sketchOut,
+              n,
+              C,
+              coeffs.length,
+            ));
+        }
         this.#hiddenHost ??= new Float32Array(
           ctx.allocHost(this.maxRowsPerPass * C * 4).buffer,
         );
@@ -756,6 +795,11 @@ export class CudaModel implements Model {
         }
         const lp = new Float32Array(2 * n);
         ctx.download(lp, this.#a.lpOut);
+        if (coeffs) {
+          const sk = new Uint32Array(n);
+          ctx.download(sk, this.#a.sketchOut);
+          chunk.forEach((r, i) => results[r.seq].sketches![r.pos] = sk[i]);
+        }
         chunk.forEach((r, k) => {
           const res = results[r.seq];
           if (r.target !== NONE) res.nextTokenLogprobs[r.pos] = lp[2 * k];

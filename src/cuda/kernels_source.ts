@@ -17,6 +17,7 @@ import swiglu from "../../shaders/cuda/swiglu.cu" with { type: "text" };
 import bias from "../../shaders/cuda/bias.cu" with { type: "text" };
 import logprob from "../../shaders/cuda/logprob.cu" with { type: "text" };
 import sample from "../../shaders/cuda/sample.cu" with { type: "text" };
+import sketch from "../../shaders/cuda/sketch.cu" with { type: "text" };
 
 /** Activation/weight precision of a build. */
 export type CudaPrecision = "bf16" | "f32";
@@ -33,6 +34,7 @@ export const KERNEL_FAMILIES: Readonly<Record<string, string>> = {
   bias,
   logprob,
   sample,
+  sketch,
 };
 
 /** Entry points of the bf16 build only (tensor-core attention: bf16 operands). */
@@ -59,6 +61,7 @@ export const KERNEL_ENTRIES: readonly string[] = [
   "logprob_rows",
   "sample_topm",
   "sample_feed",
+  "sketch_rows",
 ];
 
 /** Threads per block the host must use, one constant per kernel (the .cu files' #defines). */
@@ -69,6 +72,7 @@ export const THREADS = {
   elementwise: 256,
   logprob: 256,
   sample: 512,
+  sketch: 128,
 } as const;
 
 /** Queries per attention block (ATT_QB in attention.cu). */
@@ -121,6 +125,7 @@ export function kernelProgram(
     ["ROPE_THREADS", THREADS.rope],
     ["LOGPROB_THREADS", THREADS.logprob],
     ["SAMPLE_THREADS", THREADS.sample],
+    ["SKETCH_THREADS", THREADS.sketch],
     ["ATT_WARPS", THREADS.attention / 32],
     ["TC_WARPS", THREADS.attention / 32],
   ];

@@ -21,6 +21,7 @@ import { type Checkpoint, openCheckpoint } from "./checkpoint.ts";
 import { ModelError } from "./errors.ts";
 import type { GenerationSession, Model, ProofForwardOptions, ProofForwardResult } from "./model.ts";
 import { ropeInverseFrequencies } from "./rope.ts";
+import { sketches } from "../protocol/sketch.ts";
 
 /** Weights of one decoder layer; linear weights are [out, in] row-major, as in HF. */
 export interface LayerWeights {
@@ -436,15 +437,24 @@ export class CpuModel implements Model {
    * computed a few rows at a time and never kept.
    *
    * @param sequences Token ids, each of length ≥ 1.
-   * @param options EOS token and positions.
+   * @param options EOS token and positions; sketch coefficients (then each result carries the
+   *   protocol's `sketches` of its hidden states).
    * @returns One result per sequence.
-   * @throws {ModelError} `bad_token`, `bad_input` (empty sequence, bad EOS position), `disposed`.
+   * @throws {ModelError} `bad_token`, `bad_input` (empty sequence, bad EOS position, no or more
+   *   sketch coefficients than C), `disposed`.
    */
   proofForward(
     sequences: readonly (readonly number[])[],
     options: ProofForwardOptions = {},
   ): Promise<ProofForwardResult[]> {
     try {
+      const k = options.sketchCoefficients?.length;
+      if (k !== undefined && (k < 1 || k > this.hiddenSize)) {
+        throw new ModelError(
+          "bad_input",
+          `Invalid sketchCoefficients: got ${k} coefficients, expected 1..${this.hiddenSize} (at most C)`,
+        );
+      }
       return Promise.resolve(sequences.map((seq, s) => this.#proofOne(seq, s, options)));
     } catch (e) {
       return Promise.reject(e);
@@ -505,6 +515,9 @@ export class CpuModel implements Model {
     const result: ProofForwardResult = { hidden, nextTokenLogprobs };
     if (positions !== undefined) {
       result.eosProbs = Float32Array.from(positions, (p) => eosProbAt.get(p) as number);
+    }
+    if (options.sketchCoefficients !== undefined) {
+      result.sketches = sketches(hidden, this.hiddenSize, options.sketchCoefficients);
     }
     return result;
   }

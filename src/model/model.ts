@@ -19,6 +19,12 @@ export interface ProofForwardOptions {
    * logits row t (row len−2 predicts the last token: the reference's termination check).
    */
   eosPositions?: readonly (readonly number[])[];
+  /**
+   * GRAIL sketch coefficients (the protocol's `sketchCoefficients`): when given, the result
+   * carries `sketches`, the protocol sketch of every position's hidden state, computed where the
+   * backend keeps the hidden states (on the device for GPU backends).
+   */
+  sketchCoefficients?: Int8Array;
 }
 
 /** Outputs of {@link Model.proofForward} for one sequence. */
@@ -29,6 +35,11 @@ export interface ProofForwardResult {
   nextTokenLogprobs: Float32Array;
   /** p(eos | tokens[..t]) at the requested positions, in the order asked; when asked. */
   eosProbs?: Float32Array;
+  /**
+   * [T]: the protocol sketch (`sketches(hidden, C, coeffs)`) of each position, bit-exact; present
+   * when `sketchCoefficients` was given.
+   */
+  sketches?: Uint32Array;
 }
 
 /**

@@ -26,6 +26,14 @@ nvrtcTest("compilePtx() compiles each kernel family on its own after common.cu",
   }
 });
 
+nvrtcTest(
+  "compilePtx() compiles sketch.cu without common.cu (CudaSketch.compile loads it alone)",
+  () => {
+    const { ptx } = compilePtx(KERNEL_FAMILIES.sketch, { arch: "compute_80", name: "sketch.cu" });
+    assert(ptx.includes(".entry sketch_rows("), "entry sketch_rows missing");
+  },
+);
+
 nvrtcTest("compilePtx() reports a compile error with the compiler's log", () => {
   const err = (() => {
     try {
