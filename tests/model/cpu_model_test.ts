@@ -211,6 +211,37 @@ Deno.test("proofForward() rejects an out-of-range token naming it", async () => 
   );
 });
 
+Deno.test("proofForward() returns the protocol sketches of its hidden states when given coefficients", async () => {
+  // Bit-exact: the same sketches() over the very hidden states the result carries.
+  const { golden, model } = await fixture("qwen2-tiny");
+  const coeffs = sketchCoefficients("ab".repeat(32));
+  const seqs = golden.seqs.slice(0, 2).map((s) => s.inputIds);
+  const results = await model.proofForward(seqs, { sketchCoefficients: coeffs });
+  results.forEach((r, s) => {
+    strictEqual(r.sketches?.length, seqs[s].length);
+    deepStrictEqual(r.sketches, sketches(r.hidden, model.hiddenSize, coeffs));
+  });
+});
+
+Deno.test("proofForward() returns no sketches without coefficients", async () => {
+  const { model } = await fixture("qwen2-tiny");
+  const [r] = await model.proofForward([[1, 2, 3]]);
+  strictEqual(r.sketches, undefined);
+});
+
+Deno.test("proofForward() rejects a sketch coefficient count outside 1..C", async () => {
+  const { model } = await fixture("qwen2-tiny");
+  await rejects(
+    () => model.proofForward([[1, 2]], { sketchCoefficients: new Int8Array(model.hiddenSize + 1) }),
+    (e: unknown) =>
+      isModelError("bad_input")(e) && (e as Error).message.includes("sketchCoefficients"),
+  );
+  await rejects(
+    () => model.proofForward([[1, 2]], { sketchCoefficients: new Int8Array(0) }),
+    isModelError("bad_input"),
+  );
+});
+
 Deno.test("proofForward() rejects an empty sequence", async () => {
   const { model } = await fixture("qwen2-tiny");
   await rejects(() => model.proofForward([[1], []]), isModelError("bad_input"));

@@ -1,12 +1,13 @@
 import { deepStrictEqual, ok as assert, rejects, strictEqual } from "node:assert/strict";
 import { sketchCoefficients } from "../../src/protocol/coefficients.ts";
-import { parseRollout } from "../../src/protocol/rollout.ts";
+import { parseRollout, type Rollout } from "../../src/protocol/rollout.ts";
 import { deriveEnvSeed } from "../../src/protocol/seeds.ts";
 import { verifyCommitSignature, verifyRolloutSignature } from "../../src/protocol/signature.ts";
 import { sketches } from "../../src/protocol/sketch.ts";
 import { mineGroup, mineWindow } from "../../src/roles/miner_pipeline.ts";
 import { buildPromptIds, evaluateCompletion } from "../../src/roles/task.ts";
 import { decodeWindowFile, encodeWindowFile } from "../../src/net/window_file.ts";
+import type { Model, ProofForwardOptions } from "../../src/model/model.ts";
 import {
   devKey,
   fixtureModel,
@@ -61,6 +62,92 @@ Deno.test("mineGroup() commits to every position with r from the combined random
   const [fwd] = await model.proofForward([rows[7].commit.tokens]);
   const expected = sketches(fwd.hidden, model.hiddenSize, sketchCoefficients(WINDOW_RANDOMNESS));
   deepStrictEqual(rows[7].commit.commitments.map((c) => c.sketch), Array.from(expected));
+});
+
+/**
+ * The model with its backend sketches hidden: proofForward is asked without coefficients and
+ * returns no `sketches`, so the miner falls back to the CPU sketches of `hidden`. `seen` collects
+ * the options the miner passed.
+ */
+function withoutBackendSketches(model: Model, seen: (ProofForwardOptions | undefined)[]): Model {
+  return {
+    config: model.config,
+    hiddenSize: model.hiddenSize,
+    vocabSize: model.vocabSize,
+    backend: model.backend,
+    async proofForward(sequences, options) {
+      seen.push(options);
+      const results = await model.proofForward(sequences, {
+        ...options,
+        sketchCoefficients: undefined,
+      });
+      assert(results.every((r) => r.sketches === undefined));
+      return results;
+    },
+    startGeneration: (batch, maxLen) => model.startGeneration(batch, maxLen),
+    dispose: () => model.dispose(),
+  };
+}
+
+const fallbackOptions: (ProofForwardOptions | undefined)[] = [];
+let fallbackMined: Promise<Awaited<ReturnType<typeof mineGroup>>> | null = null;
+/** alice's group 0 mined with the CPU fallback (once per process). */
+async function minedWithFallback() {
+  fallbackMined ??= (async () =>
+    mineGroup(
+      await minerConfig("alice", {
+        model: withoutBackendSketches(await fixtureModel(), fallbackOptions),
+      }),
+      0,
+    ))();
+  return await fallbackMined;
+}
+
+Deno.test("mineGroup() commits the same records whether the backend sketches or the miner does", async () => {
+  // Bit-exact: both paths are the protocol's sketches() over the same hidden states. sr25519
+  // signatures are randomised, so they are compared by verification instead of by bytes.
+  const mined = await minedWithFallback();
+  assert(mined.ok);
+  const unsigned = (r: Rollout) => {
+    const { signature: _row, commit: { signature: _commit, ...commit }, ...rest } = r;
+    return { ...rest, commit };
+  };
+  deepStrictEqual(mined.rollouts.map(unsigned), (await honestGroup("alice")).map(unsigned));
+  for (const r of mined.rollouts) {
+    assert(verifyCommitSignature(r.commit, alice.hotkey));
+    assert(verifyRolloutSignature(r));
+  }
+});
+
+Deno.test("mineGroup() asks proofForward for sketches with the window's coefficients", async () => {
+  await minedWithFallback();
+  strictEqual(fallbackOptions.length, 1);
+  deepStrictEqual(
+    fallbackOptions[0]?.sketchCoefficients,
+    sketchCoefficients(WINDOW_RANDOMNESS),
+  );
+});
+
+Deno.test("mineGroup() drops a group whose backend returns fewer sketches than positions", async () => {
+  const model = await fixtureModel();
+  const shortSketches: Model = {
+    config: model.config,
+    hiddenSize: model.hiddenSize,
+    vocabSize: model.vocabSize,
+    backend: model.backend,
+    async proofForward(sequences, options) {
+      const results = await model.proofForward(sequences, options);
+      return results.map((r) => ({ ...r, sketches: r.sketches?.subarray(1) }));
+    },
+    startGeneration: (batch, maxLen) => model.startGeneration(batch, maxLen),
+    dispose: () => model.dispose(),
+  };
+  const mined = await mineGroup(await minerConfig("alice", { model: shortSketches }), 0);
+  strictEqual(mined.ok, false);
+  if (!mined.ok) {
+    strictEqual(mined.reason, "proof_failed");
+    assert(mined.detail.includes("one per position"), mined.detail);
+  }
 });
 
 Deno.test("mineGroup() stores prompt zeros then the completion's log-probs", async () => {
