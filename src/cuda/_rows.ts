@@ -4,17 +4,9 @@
  * sequence at consecutive positions.
  */
 
-/** One row of a pass. */
-export interface RowSpec {
-  /** Token id. */
-  token: number;
-  /** Position in its sequence. */
-  pos: number;
-  /** KV-cache row it writes. */
-  kvRow: number;
-  /** KV-cache row of its sequence's position 0. */
-  kvBase: number;
-}
+import type { RowSpec } from "../model/batch_rows.ts";
+
+export type { RowSpec };
 
 /** The device-side arrays of a pass. */
 export interface PackedRows {

@@ -8,6 +8,7 @@
  * @module
  */
 
+import { checkPrompts, checkToken, sharedPromptRows } from "../model/batch_rows.ts";
 import { ModelError } from "../model/errors.ts";
 import type { DeviceSelect, GenerationSession, GreedySteps, SelectResult } from "../model/model.ts";
 import type { CandidateRequest, RowCandidates } from "../model/sampling.ts";
@@ -171,15 +172,7 @@ export class CudaGenerationSession implements GenerationSession {
   }
 
   #checkTokens(tokens: readonly number[], where: string): void {
-    const V = this.#ops.vocabSize;
-    tokens.forEach((t, i) => {
-      if (!Number.isInteger(t) || t < 0 || t >= V) {
-        throw new ModelError(
-          "bad_token",
-          `Invalid token ${t} at ${where} ${i}: expected an integer in [0, ${V})`,
-        );
-      }
-    });
+    tokens.forEach((t, i) => checkToken(t, this.#ops.vocabSize, `${where} ${i}`));
   }
 
   /**
@@ -203,44 +196,8 @@ export class CudaGenerationSession implements GenerationSession {
   #prefill(prompts: readonly (readonly number[])[]): void {
     this.#check();
     const B = this.#batch;
-    if (this.#lens !== null) {
-      throw new ModelError("state", "Cannot prefill twice: start a new session");
-    }
-    if (prompts.length !== B) {
-      throw new ModelError(
-        "bad_input",
-        `Expected ${B} prompts (the session's batch), got ${prompts.length}`,
-      );
-    }
-    prompts.forEach((p, b) => {
-      if (p.length === 0) {
-        throw new ModelError("bad_input", `Prompt ${b} is empty; expected at least one token`);
-      }
-      if (p.length > this.#maxLen) {
-        throw new ModelError(
-          "cache_full",
-          `Prompt ${b} has ${p.length} tokens; the session holds ${this.#maxLen} per row`,
-        );
-      }
-      this.#checkTokens(p, `prompt ${b} position`);
-    });
-    // A GRPO group shares one prompt: compute each distinct prompt once.
-    const owner = new Map<string, number>();
-    const source: number[] = [];
-    prompts.forEach((p, b) => {
-      const key = p.join(",");
-      if (!owner.has(key)) owner.set(key, b);
-      source.push(owner.get(key)!);
-    });
-    const rows: RowSpec[] = [];
-    const lastRowOf = new Map<number, number>();
-    for (const b of new Set(source)) {
-      const base = b * this.#maxLen;
-      prompts[b].forEach((token, pos) =>
-        rows.push({ token, pos, kvRow: base + pos, kvBase: base })
-      );
-      lastRowOf.set(b, rows.length - 1);
-    }
+    checkPrompts(prompts, B, this.#maxLen, this.#ops.vocabSize, this.#lens !== null);
+    const { rows, source, lastRowOf } = sharedPromptRows(prompts, this.#maxLen);
     const R = this.#ops.maxRowsPerPass;
     for (let r0 = 0; r0 < rows.length; r0 += R) {
       const chunk = rows.slice(r0, r0 + R);

@@ -18,6 +18,12 @@
 
 import type { Checkpoint } from "../model/checkpoint.ts";
 import type { ModelConfig } from "../model/config.ts";
+import {
+  checkProofBatch,
+  emptyProofResults,
+  proofRowGroups,
+  storeLogprobs,
+} from "../model/batch_rows.ts";
 import { ModelError } from "../model/errors.ts";
 import type {
   GenerationSession,
@@ -395,15 +401,6 @@ export class CudaModel implements Model {
     }
   }
 
-  #checkToken(token: number, where: string): void {
-    if (!Number.isInteger(token) || token < 0 || token >= this.vocabSize) {
-      throw new ModelError(
-        "bad_token",
-        `Invalid token ${token} at ${where}: expected an integer in [0, ${this.vocabSize})`,
-      );
-    }
-  }
-
   #launch(
     name: string,
     grid: [number, number, number],
@@ -666,22 +663,13 @@ export class CudaModel implements Model {
     this.#check();
     const C = this.hiddenSize;
     const eosPositions = options.eosPositions;
-    const eosId = options.eosTokenId ?? this.config.eosTokenIds[0];
-    if (eosPositions !== undefined) {
-      if (eosPositions.length !== sequences.length) {
-        throw new ModelError(
-          "bad_input",
-          `eosPositions has ${eosPositions.length} entries for ${sequences.length} sequences; give one list per sequence`,
-        );
-      }
-      if (eosId === undefined) {
-        throw new ModelError(
-          "bad_input",
-          "eosPositions given but no eosTokenId and the config names no EOS token",
-        );
-      }
-      this.#checkToken(eosId, "eosTokenId");
-    }
+    const eosId = checkProofBatch(
+      sequences,
+      options,
+      this.vocabSize,
+      this.proofCapacityTokens,
+      this.config.eosTokenIds[0],
+    );
     const coeffs = options.sketchCoefficients;
     if (coeffs !== undefined) {
       const kMax = Math.min(CUDA_SKETCH_MAX_K, C);
@@ -692,62 +680,13 @@ export class CudaModel implements Model {
         );
       }
     }
-    sequences.forEach((seq, s) => {
-      if (seq.length === 0) {
-        throw new ModelError("bad_input", `Sequence ${s} is empty; expected at least one token`);
-      }
-      if (seq.length > this.proofCapacityTokens) {
-        throw new ModelError(
-          "bad_input",
-          `Sequence ${s} has ${seq.length} tokens, more than the proof cache's ${this.proofCapacityTokens}; load with a larger proofCapacityTokens`,
-        );
-      }
-      seq.forEach((t, i) => this.#checkToken(t, `sequence ${s} position ${i}`));
-      eosPositions?.[s].forEach((p) => {
-        if (!Number.isInteger(p) || p < 0 || p >= seq.length) {
-          throw new ModelError(
-            "bad_input",
-            `Invalid EOS position ${p} for sequence ${s} of ${seq.length} tokens: expected an integer in [0, ${seq.length})`,
-          );
-        }
-      });
-    });
     this.#proofKv ??= this.#kvCache(this.proofCapacityTokens, "proof");
     const kv = this.#proofKv;
-    const results: ProofForwardResult[] = sequences.map((seq, s) => ({
-      hidden: new Float32Array(seq.length * C),
-      nextTokenLogprobs: new Float32Array(seq.length - 1),
-      ...(eosPositions ? { eosProbs: new Float32Array(eosPositions[s].length) } : {}),
-      ...(coeffs ? { sketches: new Uint32Array(seq.length) } : {}),
-    }));
+    const results = emptyProofResults(sequences, C, eosPositions, coeffs !== undefined);
     const ctx = this.context;
     if (coeffs) ctx.upload(this.#a.sketchParams, cudaSketchParams(coeffs));
-    let s0 = 0;
-    while (s0 < sequences.length) {
-      // Groups of whole sequences that fit the cache; inside a group, passes of R rows.
-      let s1 = s0;
-      let total = 0;
-      while (s1 < sequences.length && total + sequences[s1].length <= kv.capacity) {
-        total += sequences[s1].length;
-        s1++;
-      }
-      const rows: (RowSpec & { seq: number; target: number; eos: number })[] = [];
-      for (let s = s0; s < s1; s++) {
-        const seq = sequences[s];
-        const base = rows.length;
-        const eosAt = new Set(eosPositions?.[s] ?? []);
-        for (let t = 0; t < seq.length; t++) {
-          rows.push({
-            token: seq[t],
-            pos: t,
-            kvRow: base + t,
-            kvBase: base,
-            seq: s,
-            target: t + 1 < seq.length ? seq[t + 1] : NONE,
-            eos: eosAt.has(t) ? eosId! : NONE,
-          });
-        }
-      }
+    // Inside a group of sequences that fit the cache, passes of R rows.
+    for (const rows of proofRowGroups(sequences, kv.capacity, eosPositions, eosId, NONE)) {
       for (let r0 = 0; r0 < rows.length; r0 += this.maxRowsPerPass) {
         const chunk = rows.slice(r0, r0 + this.maxRowsPerPass);
         const n = chunk.length;
@@ -800,17 +739,8 @@ export class CudaModel implements Model {
           ctx.download(sk, this.#a.sketchOut);
           chunk.forEach((r, i) => results[r.seq].sketches![r.pos] = sk[i]);
         }
-        chunk.forEach((r, k) => {
-          const res = results[r.seq];
-          if (r.target !== NONE) res.nextTokenLogprobs[r.pos] = lp[2 * k];
-          if (r.eos !== NONE) {
-            eosPositions![r.seq].forEach((p, q) => {
-              if (p === r.pos) res.eosProbs![q] = lp[2 * k + 1];
-            });
-          }
-        });
+        storeLogprobs(results, chunk, lp, eosPositions, NONE);
       }
-      s0 = s1;
     }
     return results;
   }

@@ -17,6 +17,16 @@
 
 import type { Checkpoint } from "../model/checkpoint.ts";
 import type { ModelConfig } from "../model/config.ts";
+import {
+  checkPrompts,
+  checkProofBatch,
+  checkToken,
+  emptyProofResults,
+  proofRowGroups,
+  type RowSpec,
+  sharedPromptRows,
+  storeLogprobs,
+} from "../model/batch_rows.ts";
 import { ModelError } from "../model/errors.ts";
 import type {
   DeviceSelect,
@@ -267,14 +277,6 @@ class PassRecorder {
 /** The few-rows kernel where it applies (bit-identical to the tiled one), else the tiled one. */
 function pickMatmul(op: MatmulOp, rows: number): Dispatch[] {
   return rows <= MATMUL_ROWS_MAX ? op.rows : op.tiled;
-}
-
-/** Row metadata: token, position, KV row, KV row of position 0 of its sequence. */
-interface RowSpec {
-  token: number;
-  pos: number;
-  kvRow: number;
-  kvBase: number;
 }
 
 function packRows(
@@ -655,15 +657,6 @@ export class WebGpuModel implements Model {
       throw new ModelError("disposed", "Cannot use the WebGPU model: it was disposed");
     }
     this.context.checkAlive();
-  }
-
-  #checkToken(token: number, where: string): void {
-    if (!Number.isInteger(token) || token < 0 || token >= this.vocabSize) {
-      throw new ModelError(
-        "bad_token",
-        `Invalid token ${token} at ${where}: expected an integer in [0, ${this.vocabSize})`,
-      );
-    }
   }
 
   /** Allocates a KV cache of `capacity` rows and binds its rope and attention dispatches. */
@@ -1195,81 +1188,22 @@ export class WebGpuModel implements Model {
     this.#check();
     const C = this.hiddenSize;
     const eosPositions = options.eosPositions;
-    const eosId = options.eosTokenId ?? this.config.eosTokenIds[0];
-    if (eosPositions !== undefined) {
-      if (eosPositions.length !== sequences.length) {
-        throw new ModelError(
-          "bad_input",
-          `eosPositions has ${eosPositions.length} entries for ${sequences.length} sequences; give one list per sequence`,
-        );
-      }
-      if (eosId === undefined) {
-        throw new ModelError(
-          "bad_input",
-          "eosPositions given but no eosTokenId and the config names no EOS token",
-        );
-      }
-      this.#checkToken(eosId, "eosTokenId");
-    }
+    const eosId = checkProofBatch(
+      sequences,
+      options,
+      this.vocabSize,
+      this.proofCapacityTokens,
+      this.config.eosTokenIds[0],
+    );
     const coeffs = options.sketchCoefficients;
     if (coeffs !== undefined) {
       this.context.write(this.#act.coeffs, 0, Int32Array.from(coeffs));
     }
     const sketchOp = coeffs === undefined ? null : this.#sketchOp(coeffs.length);
-    sequences.forEach((seq, s) => {
-      if (seq.length === 0) {
-        throw new ModelError("bad_input", `Sequence ${s} is empty; expected at least one token`);
-      }
-      if (seq.length > this.proofCapacityTokens) {
-        throw new ModelError(
-          "bad_input",
-          `Sequence ${s} has ${seq.length} tokens, more than the proof cache's ${this.proofCapacityTokens}; load with a larger proofCapacityTokens`,
-        );
-      }
-      seq.forEach((t, i) => this.#checkToken(t, `sequence ${s} position ${i}`));
-      eosPositions?.[s].forEach((p) => {
-        if (!Number.isInteger(p) || p < 0 || p >= seq.length) {
-          throw new ModelError(
-            "bad_input",
-            `Invalid EOS position ${p} for sequence ${s} of ${seq.length} tokens: expected an integer in [0, ${seq.length})`,
-          );
-        }
-      });
-    });
     this.#proofKv ??= this.#kvCache(this.proofCapacityTokens, "proof");
     const kv = this.#proofKv;
-    const results: WebGpuProofForwardResult[] = sequences.map((seq, s) => ({
-      hidden: new Float32Array(seq.length * C),
-      nextTokenLogprobs: new Float32Array(seq.length - 1),
-      ...(eosPositions ? { eosProbs: new Float32Array(eosPositions[s].length) } : {}),
-      ...(coeffs ? { sketches: new Uint32Array(seq.length) } : {}),
-    }));
-    // Groups of whole sequences that fit the cache; inside a group, passes of R rows.
-    let s0 = 0;
-    while (s0 < sequences.length) {
-      let s1 = s0;
-      let total = 0;
-      while (s1 < sequences.length && total + sequences[s1].length <= kv.capacity) {
-        total += sequences[s1].length;
-        s1++;
-      }
-      const rows: (RowSpec & { seq: number; target: number; eos: number })[] = [];
-      for (let s = s0; s < s1; s++) {
-        const seq = sequences[s];
-        const base = rows.length;
-        const eosAt = new Set(eosPositions?.[s] ?? []);
-        for (let t = 0; t < seq.length; t++) {
-          rows.push({
-            token: seq[t],
-            pos: t,
-            kvRow: base + t,
-            kvBase: base,
-            seq: s,
-            target: t + 1 < seq.length ? seq[t + 1] : NONE,
-            eos: eosAt.has(t) ? eosId! : NONE,
-          });
-        }
-      }
+    const results = emptyProofResults(sequences, C, eosPositions, coeffs !== undefined);
+    for (const rows of proofRowGroups(sequences, kv.capacity, eosPositions, eosId, NONE)) {
       for (let r0 = 0; r0 < rows.length; r0 += this.maxRowsPerPass) {
         const chunk = rows.slice(r0, r0 + this.maxRowsPerPass);
         const n = chunk.length;
@@ -1292,22 +1226,14 @@ export class WebGpuModel implements Model {
           sketchOp ? this.context.read(this.#act.sketchOut, 0, n * 4) : Promise.resolve(null),
         ]);
         const h = new Float32Array(hidden);
-        const out = new Float32Array(lp);
         const sketches = sk ? new Uint32Array(sk) : null;
         chunk.forEach((r, i) => {
           const res = results[r.seq];
           res.hidden.set(h.subarray(i * C, (i + 1) * C), r.pos * C);
-          if (r.target !== NONE) res.nextTokenLogprobs[r.pos] = out[2 * i];
           if (sketches) res.sketches![r.pos] = sketches[i];
-          if (r.eos !== NONE) {
-            const list = eosPositions![r.seq];
-            list.forEach((p, j) => {
-              if (p === r.pos) res.eosProbs![j] = out[2 * i + 1];
-            });
-          }
         });
+        storeLogprobs(results, chunk, new Float32Array(lp), eosPositions, NONE);
       }
-      s0 = s1;
     }
     return results;
   }
@@ -1575,15 +1501,7 @@ export class WebGpuGenerationSession implements GenerationSession {
   }
 
   #checkTokens(tokens: readonly number[], where: string): void {
-    const V = this.#model.vocabSize;
-    tokens.forEach((t, i) => {
-      if (!Number.isInteger(t) || t < 0 || t >= V) {
-        throw new ModelError(
-          "bad_token",
-          `Invalid token ${t} at ${where} ${i}: expected an integer in [0, ${V})`,
-        );
-      }
-    });
+    tokens.forEach((t, i) => checkToken(t, this.#model.vocabSize, `${where} ${i}`));
   }
 
   #see(b: number, id: number): void {
@@ -1616,44 +1534,8 @@ export class WebGpuGenerationSession implements GenerationSession {
   ): Promise<Reader | null> {
     this.#check();
     const B = this.#batch;
-    if (this.#lens !== null) {
-      throw new ModelError("state", "Cannot prefill twice: start a new session");
-    }
-    if (prompts.length !== B) {
-      throw new ModelError(
-        "bad_input",
-        `Expected ${B} prompts (the session's batch), got ${prompts.length}`,
-      );
-    }
-    prompts.forEach((p, b) => {
-      if (p.length === 0) {
-        throw new ModelError("bad_input", `Prompt ${b} is empty; expected at least one token`);
-      }
-      if (p.length > this.#maxLen) {
-        throw new ModelError(
-          "cache_full",
-          `Prompt ${b} has ${p.length} tokens; the session holds ${this.#maxLen} per row`,
-        );
-      }
-      this.#checkTokens(p, `prompt ${b} position`);
-    });
-    // A GRPO group shares one prompt: compute each distinct prompt once.
-    const owner = new Map<string, number>();
-    const source: number[] = [];
-    prompts.forEach((p, b) => {
-      const key = p.join(",");
-      if (!owner.has(key)) owner.set(key, b);
-      source.push(owner.get(key)!);
-    });
-    const rows: RowSpec[] = [];
-    const lastRowOf = new Map<number, number>();
-    for (const b of new Set(source)) {
-      const base = b * this.#maxLen;
-      prompts[b].forEach((token, pos) =>
-        rows.push({ token, pos, kvRow: base + pos, kvBase: base })
-      );
-      lastRowOf.set(b, rows.length - 1);
-    }
+    checkPrompts(prompts, B, this.#maxLen, this.#model.vocabSize, this.#lens !== null);
+    const { rows, source, lastRowOf } = sharedPromptRows(prompts, this.#maxLen);
     prompts.forEach((p, b) => p.forEach((id) => this.#see(b, id)));
     const R = this.#model.maxRowsPerPass;
     const decode = this.#ops.decode;
