@@ -12,7 +12,8 @@ import type { GreedySteps } from "../model/model.ts";
 import type { RowSpec } from "./_rows.ts";
 import type { CudaContext, DeviceBuffer } from "./context.ts";
 import type { DeviceOps, DeviceRead } from "./cuda_generation.ts";
-import { candidatesStride, type CudaCandidates } from "./sample.ts";
+import type { CudaCandidates } from "./sample.ts";
+import { candidateRowWords } from "../model/sampling.ts";
 
 /** What the session device needs from its model (closures over the model's private state). */
 export interface SessionDeviceModel {
@@ -107,7 +108,7 @@ export class SessionDevice implements DeviceOps {
     if (this.#top && this.#top.m >= m) return this.#top.buf;
     if (this.#top) this.#ctx.free(this.#top.buf);
     this.#top = null;
-    const buf = this.#ctx.alloc(this.#b * candidatesStride(m) * 4, "session-top");
+    const buf = this.#ctx.alloc(this.#b * candidateRowWords(m) * 4, "session-top");
     this.#top = { buf, m };
     return buf;
   }
@@ -163,7 +164,7 @@ export class SessionDevice implements DeviceOps {
     const out: DeviceRead = { logprobs: null, top: null, gathered: null };
     // The first download waits for the stream; the rest are small copies.
     if (want.m !== null && this.#queued.m === want.m) {
-      out.top = new Uint32Array(B * candidatesStride(want.m));
+      out.top = new Uint32Array(B * candidateRowWords(want.m));
       this.#ctx.download(out.top, this.#top!.buf);
       if (want.gather) {
         out.gathered = new Float32Array(B * this.gatherWidth);

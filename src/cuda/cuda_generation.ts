@@ -11,9 +11,13 @@
 import { checkPrompts, checkToken, sharedPromptRows } from "../model/batch_rows.ts";
 import { ModelError } from "../model/errors.ts";
 import type { DeviceSelect, GenerationSession, GreedySteps, SelectResult } from "../model/model.ts";
-import type { CandidateRequest, RowCandidates } from "../model/sampling.ts";
+import {
+  type CandidateRequest,
+  candidateRowWords,
+  decodeCandidateRow,
+  type RowCandidates,
+} from "../model/sampling.ts";
 import type { RowSpec } from "./_rows.ts";
-import { candidatesStride, decodeCudaCandidates } from "./sample.ts";
 
 /** What a session asks of its model (closures over the model's private state). */
 export interface SessionOps {
@@ -300,10 +304,10 @@ export class CudaGenerationSession implements GenerationSession {
     this.#hasLogits = true;
     device.queueCandidates(m, limit);
     const read = device.read({ logprobs, m, gather: request.gatherSeen });
-    const stride = candidatesStride(m);
+    const stride = candidateRowWords(m);
     const G = device.gatherWidth;
     const candidates: RowCandidates[] = this.#seen.map((s, b) =>
-      decodeCudaCandidates(
+      decodeCandidateRow(
         read.top!.subarray(b * stride, (b + 1) * stride),
         m,
         request.gatherSeen ? s.list.slice() : [],

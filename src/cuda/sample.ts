@@ -10,59 +10,9 @@
 
 import common from "../../shaders/cuda/common.cu" with { type: "text" };
 import sample from "../../shaders/cuda/sample.cu" with { type: "text" };
-import type { RowCandidates } from "../model/sampling.ts";
+import { candidateRowWords, decodeCandidateRow, type RowCandidates } from "../model/sampling.ts";
 import type { CudaContext, DeviceBuffer } from "./context.ts";
 import { THREADS } from "./kernels_source.ts";
-
-/**
- * u32 words per row of `top` for M candidates: M ids, M logits, rho, count above rho, NaNs.
- *
- * @param m M.
- * @returns 2M + 3.
- * @example
- * ```ts
- * import { candidatesStride } from "./sample.ts";
- * if (candidatesStride(8) !== 19) throw new Error();
- * ```
- */
-export function candidatesStride(m: number): number {
-  return 2 * m + 3;
-}
-
-/**
- * Decodes one row of `sample_topm`'s outputs.
- *
- * @param top The row's words (2M + 3).
- * @param m M.
- * @param seenIds The ids gathered for this row, in gather order.
- * @param gathered Their logits.
- * @returns The row's candidates.
- * @example Two candidates, rho 0.5, no NaN
- * ```ts
- * import { decodeCudaCandidates } from "./sample.ts";
- * const f = new Float32Array([0, 0, 2, 1, 0.5, 0, 0]);
- * const top = new Uint32Array(f.buffer);
- * top.set([4, 9], 0);
- * const c = decodeCudaCandidates(top, 2, [], new Float32Array(0));
- * if (c.ids[1] !== 9 || c.logits[0] !== 2 || c.rho !== 0.5 || c.hasNaN) throw new Error();
- * ```
- */
-export function decodeCudaCandidates(
-  top: Uint32Array,
-  m: number,
-  seenIds: readonly number[],
-  gathered: Float32Array,
-): RowCandidates {
-  const bits = new Float32Array(top.buffer, top.byteOffset, top.length);
-  return {
-    ids: top.slice(0, m),
-    logits: bits.slice(m, 2 * m),
-    rho: bits[2 * m],
-    hasNaN: top[2 * m + 2] !== 0,
-    seenIds,
-    seenLogits: gathered,
-  };
-}
 
 /** Buffers of one `sample_topm` launch (see shaders/cuda/sample.cu for shapes). */
 export interface CandidatesBuffers {
@@ -222,7 +172,7 @@ export class CudaCandidates {
     const rows = logits.length / v;
     const seen = options.seen ?? [];
     const g = Math.max(1, ...seen.map((s) => s.length));
-    const stride = candidatesStride(m);
+    const stride = candidateRowWords(m);
     const seenWords = new Uint32Array(rows * g);
     const counts = new Uint32Array(rows);
     seen.forEach((ids, r) => {
@@ -252,7 +202,7 @@ export class CudaCandidates {
       ctx.download(top, b.top);
       ctx.download(gathered, b.gathered);
       return Array.from({ length: rows }, (_, r) =>
-        decodeCudaCandidates(
+        decodeCandidateRow(
           top.subarray(r * stride, (r + 1) * stride),
           m,
           seen[r] ?? [],

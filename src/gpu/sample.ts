@@ -10,64 +10,11 @@
  */
 
 import code from "../../shaders/sample.wgsl" with { type: "text" };
-import type { RowCandidates } from "../model/sampling.ts";
+import { candidateRowWords, decodeCandidateRow, type RowCandidates } from "../model/sampling.ts";
 import { type Dispatch, encodeDispatch, type GpuContext } from "./context.ts";
 
 /** Threads per row (at least the kernel's 256 histogram bins). */
 export const SAMPLE_WG = 256;
-/** u32 words per row of the `top` output beyond the 2M ids and logits: rho, count above rho, NaN count. */
-export const SAMPLE_TOP_EXTRA = 3;
-
-/**
- * Words per row of the `top` output for M candidates.
- *
- * @param m M.
- * @returns 2M + 3.
- * @example
- * ```ts
- * import { sampleTopStride } from "./sample.ts";
- * if (sampleTopStride(8) !== 19) throw new Error();
- * ```
- */
-export function sampleTopStride(m: number): number {
-  return 2 * m + SAMPLE_TOP_EXTRA;
-}
-
-/**
- * Decodes one row of the kernel's outputs.
- *
- * @param top The row's `top` words (2M + 3).
- * @param m M.
- * @param seenIds The ids gathered for this row (host mirror), in gather order.
- * @param gathered Their logits.
- * @returns The row's candidates.
- * @example Two candidates, rho 0.5, no NaN
- * ```ts
- * import { decodeCandidates } from "./sample.ts";
- * const f = new Float32Array([0, 0, 2, 1, 0.5, 0, 0]);
- * const top = new Uint32Array(f.buffer);
- * top.set([4, 9], 0);
- * top[5] = 2; // both rank above rho
- * const c = decodeCandidates(top, 2, [], new Float32Array(0));
- * if (c.ids[1] !== 9 || c.logits[0] !== 2 || c.rho !== 0.5 || c.hasNaN) throw new Error();
- * ```
- */
-export function decodeCandidates(
-  top: Uint32Array,
-  m: number,
-  seenIds: readonly number[],
-  gathered: Float32Array,
-): RowCandidates {
-  const bits = new Float32Array(top.buffer, top.byteOffset, top.length);
-  return {
-    ids: top.slice(0, m),
-    logits: bits.slice(m, 2 * m),
-    rho: bits[2 * m],
-    hasNaN: top[2 * m + 2] !== 0,
-    seenIds,
-    seenLogits: gathered,
-  };
-}
 
 /**
  * The candidates kernel family.
@@ -215,7 +162,7 @@ export class SampleKernel {
     const rows = logits.length / v;
     const seen = options.seen ?? [];
     const g = Math.max(1, ...seen.map((s) => s.length));
-    const stride = sampleTopStride(m);
+    const stride = candidateRowWords(m);
     const seenWords = new Uint32Array(rows * g);
     const counts = new Uint32Array(rows);
     seen.forEach((ids, r) => {
@@ -254,7 +201,7 @@ export class SampleKernel {
       const t = new Uint32Array(top);
       const gf = new Float32Array(gathered);
       return Array.from({ length: rows }, (_, r) =>
-        decodeCandidates(
+        decodeCandidateRow(
           t.subarray(r * stride, (r + 1) * stride),
           m,
           seen[r] ?? [],

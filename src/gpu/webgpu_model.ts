@@ -37,7 +37,12 @@ import type {
   ProofForwardResult,
   SelectResult,
 } from "../model/model.ts";
-import type { CandidateRequest, RowCandidates } from "../model/sampling.ts";
+import {
+  type CandidateRequest,
+  candidateRowWords,
+  decodeCandidateRow,
+  type RowCandidates,
+} from "../model/sampling.ts";
 import { ropeInverseFrequencies, ropeTable } from "../model/rope.ts";
 import { type AttentionBlock, attentionBlocks, AttentionKernel } from "./attention.ts";
 import { type Dispatch, encodeDispatch, GpuContext } from "./context.ts";
@@ -56,7 +61,7 @@ import { MlpKernel } from "./mlp.ts";
 import { GpuProfiler } from "./profiler.ts";
 import { RmsNormKernel } from "./rmsnorm.ts";
 import { RopeKernel } from "./rope.ts";
-import { decodeCandidates, SampleKernel, sampleTopStride } from "./sample.ts";
+import { SampleKernel } from "./sample.ts";
 import { SketchKernel } from "./sketch.ts";
 import { allocMatrix, type GpuMatrix, type WeightDType, writeRows } from "./weights.ts";
 
@@ -901,7 +906,7 @@ export class WebGpuModel implements Model {
     const key = `${m}:${limit}`;
     let sampler = ds.samplers.get(key);
     if (!sampler) {
-      const top = this.context.storage(ds.batch * sampleTopStride(m) * 4, "decode-top");
+      const top = this.context.storage(ds.batch * candidateRowWords(m) * 4, "decode-top");
       const { dispatch, params } = this.#k.sample.bind(
         { logits: ds.logits, seen: ds.seen, seenCount: ds.seenCount, top, gathered: ds.gathered },
         this.vocabSize,
@@ -954,7 +959,7 @@ export class WebGpuModel implements Model {
         at += B * 8;
       }
       if (plan.sampler) {
-        const bytes = B * sampleTopStride(plan.sampler.m) * 4;
+        const bytes = B * candidateRowWords(plan.sampler.m) * 4;
         enc.copyBufferToBuffer(plan.sampler.top, 0, st, at, bytes);
         at += bytes;
       }
@@ -973,7 +978,7 @@ export class WebGpuModel implements Model {
   #smallBytes(ds: DecodeState, plan: DecodePlan): number {
     const B = ds.batch;
     let bytes = plan.logprob ? B * 8 : 0;
-    if (plan.sampler) bytes += B * sampleTopStride(plan.sampler.m) * 4;
+    if (plan.sampler) bytes += B * candidateRowWords(plan.sampler.m) * 4;
     for (const c of plan.gather ?? []) bytes += c * 4;
     return bytes;
   }
@@ -1004,7 +1009,7 @@ export class WebGpuModel implements Model {
         at += B * 8;
       }
       if (plan.sampler) {
-        const words = B * sampleTopStride(plan.sampler.m);
+        const words = B * candidateRowWords(plan.sampler.m);
         out.top = new Uint32Array(bytes, at, words);
         at += words * 4;
       }
@@ -1682,9 +1687,9 @@ export class WebGpuGenerationSession implements GenerationSession {
 
   #candidates(read: DecodeReadback, plan: DecodePlan): RowCandidates[] {
     const m = plan.sampler!.m;
-    const stride = sampleTopStride(m);
+    const stride = candidateRowWords(m);
     return this.#seen.map((s, b) =>
-      decodeCandidates(
+      decodeCandidateRow(
         read.top!.subarray(b * stride, (b + 1) * stride),
         m,
         plan.gather ? s.list.slice() : [],

@@ -348,6 +348,57 @@ export interface RowCandidates {
   seenLogits: Float32Array;
 }
 
+/**
+ * u32 words per row of a candidates kernel's `top` output for M candidates (both GPU backends'
+ * kernels write the same layout): M ids, M logits (f32 bits), rho, the count above rho, NaNs.
+ *
+ * @param m M.
+ * @returns 2M + 3.
+ * @example
+ * ```ts
+ * import { candidateRowWords } from "./sampling.ts";
+ * if (candidateRowWords(8) !== 19) throw new Error();
+ * ```
+ */
+export function candidateRowWords(m: number): number {
+  return 2 * m + 3;
+}
+
+/**
+ * Decodes one row of a candidates kernel's `top` output (layout: {@link candidateRowWords}).
+ *
+ * @param top The row's words (2M + 3).
+ * @param m M.
+ * @param seenIds The ids gathered for this row, in gather order.
+ * @param gathered Their logits.
+ * @returns The row's candidates.
+ * @example Two candidates, rho 0.5, no NaN
+ * ```ts
+ * import { decodeCandidateRow } from "./sampling.ts";
+ * const f = new Float32Array([0, 0, 2, 1, 0.5, 0, 0]);
+ * const top = new Uint32Array(f.buffer);
+ * top.set([4, 9], 0);
+ * const c = decodeCandidateRow(top, 2, [], new Float32Array(0));
+ * if (c.ids[1] !== 9 || c.logits[0] !== 2 || c.rho !== 0.5 || c.hasNaN) throw new Error();
+ * ```
+ */
+export function decodeCandidateRow(
+  top: Uint32Array,
+  m: number,
+  seenIds: readonly number[],
+  gathered: Float32Array,
+): RowCandidates {
+  const bits = new Float32Array(top.buffer, top.byteOffset, top.length);
+  return {
+    ids: top.slice(0, m),
+    logits: bits.slice(m, 2 * m),
+    rho: bits[2 * m],
+    hasNaN: top[2 * m + 2] !== 0,
+    seenIds,
+    seenLogits: gathered,
+  };
+}
+
 /** What {@link sampleFromCandidates} needs from a backend for given sampling parameters. */
 export interface CandidateRequest {
   /** M: how many of the largest logits per row. */

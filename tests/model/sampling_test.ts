@@ -2,6 +2,8 @@ import { deepStrictEqual, ok as assert, strictEqual, throws } from "node:assert/
 import {
   applyRepetitionPenalty,
   candidateRequest,
+  candidateRowWords,
+  decodeCandidateRow,
   ENV_LOOP_GENERATION_DEFAULTS,
   filteredCandidates,
   generationParamsFromMetadata,
@@ -278,4 +280,19 @@ Deno.test("candidateRequest() asks for top-k plus slack, gathers only under a pe
   assert(candidateRequest({ ...ENV_LOOP_GENERATION_DEFAULTS }, 151936)!.gatherSeen);
   strictEqual(candidateRequest({ ...PLAIN, topP: 0.9 }, 151936), null);
   strictEqual(candidateRequest({ ...PLAIN, greedy: true }, 4)!.topM, 3);
+});
+
+Deno.test("decodeCandidateRow() reads ids, logits, rho and the NaN count of one candidates row", () => {
+  const m = 2;
+  const words = new Uint32Array(candidateRowWords(m));
+  const bits = new Float32Array(words.buffer);
+  words.set([7, 3], 0);
+  bits.set([1.5, -2], m);
+  bits[2 * m] = -3;
+  words[2 * m + 2] = 1;
+  const c = decodeCandidateRow(words, m, [4], new Float32Array([0.5]));
+  if (c.ids.join() !== "7,3" || c.logits.join() !== "1.5,-2" || c.rho !== -3 || !c.hasNaN) {
+    throw new Error(JSON.stringify({ ...c, ids: [...c.ids], logits: [...c.logits] }));
+  }
+  if (c.seenIds[0] !== 4 || c.seenLogits[0] !== 0.5) throw new Error("seen ids and logits");
 });
