@@ -85,17 +85,14 @@ export interface WebGpuModelOptions {
   maxWeightChunkBytes?: number;
 }
 
-/** Extra proof-forward options of the WebGPU model. */
-export interface WebGpuProofForwardOptions extends ProofForwardOptions {
-  /** Compute GRAIL sketches of every position on the GPU with these coefficients. */
-  sketchCoefficients?: Int8Array;
-}
+/**
+ * Proof-forward options of the WebGPU model: the backend-neutral ones (GPU sketches included,
+ * `sketchCoefficients`); the name stays for callers that used it before they moved there.
+ */
+export type WebGpuProofForwardOptions = ProofForwardOptions;
 
-/** Proof-forward result with the optional GPU sketches. */
-export interface WebGpuProofForwardResult extends ProofForwardResult {
-  /** [T] sketch of each position's hidden state, when coefficients were given. */
-  sketches?: Uint32Array;
-}
+/** Proof-forward result of the WebGPU model: the backend-neutral one (with `sketches`). */
+export type WebGpuProofForwardResult = ProofForwardResult;
 
 interface Kernels {
   matmul: MatmulKernel;
